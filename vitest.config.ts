@@ -1,0 +1,44 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects: unit specs (no servers), integration specs (real servers started by the
+// spec on loopback), and kernel specs (run only inside the lab VM, see tools/lab).
+const roots = ['apps', 'libs', 'tools'];
+const files = (glob: string) => roots.map((r) => `${r}/**/${glob}`);
+const exclude = ['**/node_modules/**', '**/dist/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: files('*.spec.ts'),
+          exclude: [...exclude, ...files('*.int.spec.ts'), ...files('*.kernel.spec.ts')],
+          testTimeout: 10_000,
+        },
+      },
+      {
+        test: {
+          name: 'int',
+          include: files('*.int.spec.ts'),
+          exclude,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: files('*.kernel.spec.ts'),
+          exclude,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
