@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { runAttempt } from './attempt.js';
+import { killGroup, lastLine, spawnGroup, TailBuffer } from './child.js';
+import { assertNumeric } from './socket.js';
+import type { CheckResult, NetworkProbeSpec, ProbeContext } from './types.js';
+
+export type IcmpCheckSpec = NetworkProbeSpec;
+
+/**
+ * The ping program used: iputils' when installed, else busybox's. Node cannot open a raw or
+ * ICMP datagram socket without native code, and only the kernel library may load native code,
+ * so an echo request is one `ping -c 1` child per probe for now.
+ */
+export function pingCommand(): string[] {
+  for (const p of ['/usr/bin/ping', '/bin/ping']) if (existsSync(p)) return [p];
+  for (const p of ['/usr/bin/busybox', '/bin/busybox']) if (existsSync(p)) return [p, 'ping'];
+  return ['ping'];
+}
+
+let ping: string[] | undefined;
+
+/** keepalived's PING_CHECK: one ICMP (or ICMPv6) echo request, up on the reply. */
+export function icmpCheck(target: { address: string }, spec: IcmpCheckSpec, ctx?: ProbeContext): Promise<CheckResult> {
+  // The child gets a little longer than the deadline it was given so its own verdict comes first.
+  return runAttempt(ctx, spec.timeoutMs + 500, (attempt) => {
+    assertNumeric(target.address, 'target address');
+    if (spec.source?.address !== undefined) assertNumeric(spec.source.address, 'source address');
+    ping ??= pingCommand();
+    const seconds = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
+    const argv = [
+      ...ping,
+      isIP(target.address) === 6 ? '-6' : '-4',
+      '-c', '1',
+      '-W', String(seconds),
+      '-w', String(seconds),
+      ...(spec.source?.address !== undefined ? ['-I', spec.source.address] : []),
+      target.address,
+    ];
+    attempt.phase = `waiting for an echo reply from ${target.address}`;
+    const child = spawnGroup(argv, { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const out = new TailBuffer(1024);
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => out.push(c));
+    child.once('error', (err) => attempt.fail('error', `cannot run ${argv[0]}: ${err.message}`));
+    child.once('exit', (code) =>
+      setImmediate(() => {
+        if (code === 0) return attempt.succeed();
+        const said = lastLine(out.text());
+        // Both pings exit 1 for "no reply" and for a send error such as ENETUNREACH.
+        if (code === 1 && /unreachable/i.test(said)) return attempt.fail('unreachable', `ping ${target.address}: ${said}`);
+        if (code === 1) return attempt.fail('timeout', `no echo reply from ${target.address} within ${seconds} s`);
+        return attempt.fail('unreachable', `ping ${target.address} failed (exit ${code})${said ? `: ${said}` : ''}`);
+      }),
+    );
+    return () => killGroup(child, 'SIGKILL');
+  });
+}

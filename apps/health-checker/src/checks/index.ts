@@ -1,0 +1,13 @@
+export type { CheckFailure, CheckResult, Endpoint, FailReason, NetworkProbeSpec, Probe, ProbeContext, SourceBinding } from './types.js';
+export { tcpCheck, type TcpCheckSpec } from './tcp.js';
+export { httpCheck, httpExchange, buildRequest, clearTlsCache, DEFAULT_STATUS_CODES, DEFAULT_MAX_BODY_BYTES } from './http.js';
+export type { HttpCheckSpec, HttpExchange, TlsSpec } from './http.js';
+export { smtpCheck, DEFAULT_HELO_NAME, type SmtpCheckSpec } from './smtp.js';
+export { dnsCheck, type DnsCheckSpec } from './dns.js';
+export { DNS_TYPES, type DnsType } from './dns-packet.js';
+export { udpCheck, type UdpCheckSpec } from './udp.js';
+export { icmpCheck, type IcmpCheckSpec } from './icmp.js';
+export { scriptCheck, type ScriptCheckSpec } from './script.js';
+export { fileCheck, type FileCheckSpec } from './file.js';
+export { CheckState, CheckScheduleError, type CheckSchedule, type Health, type Step, type Transition } from './state.js';
+export { runCheck, type CheckSpec } from './run-check.js';
