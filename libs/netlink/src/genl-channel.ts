@@ -25,8 +25,11 @@ export class NetlinkRequestError extends Error {
   }
 }
 
-const errnoName = (errno: number): string =>
-  Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+/** The errno name the kernel sources use (Linux has ENOTSUP == EOPNOTSUPP; the kernel says the latter). */
+export function errnoName(errno: number): string {
+  if (errno === osConstants.errno.EOPNOTSUPP) return 'EOPNOTSUPP';
+  return Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+}
 
 export type BatchResult = { ok: true } | { ok: false; error: NetlinkRequestError };
 
@@ -123,6 +126,8 @@ export class GenlChannel {
     const promise = new Promise<Buffer[]>((resolve, reject) => {
       this.requests.set(seq, { replies: [], dump: opts.dump === true, resolve, reject });
     });
+    // The reply may land before send() settles; mark the promise handled so that is not an unhandled rejection.
+    promise.catch(() => undefined);
     this.busy();
     try {
       await this.send([this.header(HEADER + payload.length, family, flags, seq), payload]);

@@ -100,7 +100,7 @@ const AF_INET6 = 10;
 
 function errnoOf(err: unknown): string {
   const m = err instanceof Error ? /Request rejected: (\w+)/.exec(err.message) : null;
-  return m?.[1] ?? 'EIO';
+  return m?.[1] === 'ENOTSUP' ? 'EOPNOTSUPP' : (m?.[1] ?? 'EIO');
 }
 
 export interface RtnetlinkAddressesOptions {
