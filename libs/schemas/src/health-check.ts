@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, interfaceName, ipAddr, seconds, servicePort } from './primitives.js';
+import { absolutePath, interfaceName, ipAddr, positiveSeconds, seconds, servicePort } from './primitives.js';
 
 // Health checks of real servers, with keepalived's checker semantics (keepalived.conf(5), "Virtual server(s)").
 // A check runs every `interval`; when it fails it is retried `retries` times, `delayBeforeRetry` apart, before the
@@ -36,7 +36,7 @@ const connectionOptions = {
   /** Seconds between checks (delay_loop). */
   interval: seconds(0.01).default(CHECK_DEFAULTS.interval),
   /** Seconds to wait for a connection or reply (connect_timeout; keepalived ignores 0). */
-  connectTimeout: seconds(0.001, 3600).refine((n) => n > 0, { message: 'must be greater than 0' }).default(CHECK_DEFAULTS.connectTimeout),
+  connectTimeout: positiveSeconds(3600).default(CHECK_DEFAULTS.connectTimeout),
   /**
    * Random delay of up to this many seconds before the first check, to scatter checks (warmup).
    * Absent = up to the interval, as keepalived does; 0 disables it.
@@ -207,12 +207,15 @@ export const icmpCheck = z
 export const scriptCheck = z
   .object({
     type: z.literal('script'),
-    /** Program to run (misc_path); no shell is involved, arguments are separate. Exit 0 = up. */
+    /**
+     * Program to run (misc_path); no shell is involved, arguments are separate. Exit 0 = up. It runs with
+     * FULCRUM_RS_ADDRESS and FULCRUM_RS_PORT in its environment (keepalived passes them as arguments instead).
+     */
     path: absolutePath,
     args: z.array(z.string()).default([]),
     interval: seconds(0.01).default(CHECK_DEFAULTS.interval),
     /** Seconds before the script is killed and counted as failed (misc_timeout); absent = the interval. */
-    timeout: seconds(0.001).optional(),
+    timeout: positiveSeconds().optional(),
     ...retryOptions(CHECK_DEFAULTS.scriptRetries, CHECK_DEFAULTS.delayBeforeRetry),
     warmup: seconds(0).optional(),
     rise: z.number().int().min(1).max(100).default(CHECK_DEFAULTS.rise),

@@ -13,3 +13,4 @@ export * from './host.js';
 export * from './desired.js';
 export * from './events.js';
 export * from './commands.js';
+export * from './consistency.js';

@@ -73,6 +73,15 @@ export const seconds = (min: number, max = 86_400) =>
     .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, { message: 'has a resolution of 1 ms (at most 3 decimals)' })
     .meta({ description: 'seconds' });
 
+/** Seconds greater than 0 (timeouts), millisecond resolution. */
+export const positiveSeconds = (max = 86_400) =>
+  z
+    .number()
+    .positive()
+    .max(max)
+    .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, { message: 'has a resolution of 1 ms (at most 3 decimals)' })
+    .meta({ description: 'seconds' });
+
 /** An absolute file path (scripts, track files, CA files). */
 export const absolutePath = z.string().regex(/^\/[^\0]*$/, { message: 'must be an absolute path (starting with "/")' });
 

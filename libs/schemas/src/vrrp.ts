@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, interfaceName, ipAddr, ipFamily, secret, seconds, slug } from './primitives.js';
+import { absolutePath, interfaceName, ipAddr, ipFamily, positiveSeconds, secret, seconds, slug } from './primitives.js';
 
 // A VRRP instance (keepalived's vrrp_instance): which directors share which virtual IPs on which interface.
 // One object describes the whole group; each director's priority is listed per host name.
@@ -47,7 +47,7 @@ export const trackedScript = z
     args: z.array(z.string()).default([]),
     interval: seconds(0.01).default(VRRP_DEFAULTS.scriptInterval),
     /** Seconds before the script counts as failed; absent = the interval. */
-    timeout: seconds(0.001).optional(),
+    timeout: positiveSeconds().optional(),
     weight: trackWeight,
     /** Swap the direction of the weight (reverse). */
     reverse: z.boolean().default(false),

@@ -1,0 +1,124 @@
+import type { DesiredObject, DesiredOf } from './desired.js';
+import { idOf, keyOf } from './desired.js';
+import type { HostRole } from './host.js';
+import type { FormattedIssue } from './issues.js';
+import { formatPath } from './issues.js';
+import { ipFamily } from './primitives.js';
+
+// Rules that span objects of the desired state (each object alone is checked by its schema): references to
+// hosts and virtual services exist, and two objects do not claim the same thing. config-api runs this on the state
+// a write would produce; paths start with the object's key, e.g. 'vrrp.vi-1.priorities.director1'.
+
+const byKind = <K extends DesiredObject['kind']>(objects: DesiredObject[], kind: K): DesiredOf<K>[] =>
+  objects.filter((o): o is DesiredOf<K> => o.kind === kind);
+
+function issueAt(obj: DesiredObject, path: (string | number)[], message: string): FormattedIssue {
+  const rest = formatPath(path);
+  return { path: rest === '' ? keyOf(obj) : rest.startsWith('[') ? `${keyOf(obj)}${rest}` : `${keyOf(obj)}.${rest}`, message };
+}
+
+const matchKey = (vs: DesiredOf<'virtual-service'>): string =>
+  vs.match.kind === 'address' ? `${vs.match.protocol} ${vs.match.address} port ${vs.match.port}` : `fwmark ${vs.match.fwmark} (${vs.match.family})`;
+
+/** Problems between objects of a complete desired state; empty when it is consistent. */
+export function checkDesiredState(objects: DesiredObject[]): FormattedIssue[] {
+  const issues: FormattedIssue[] = [];
+  const keys = new Set<string>();
+  for (const o of objects) {
+    const key = keyOf(o);
+    if (keys.has(key)) issues.push({ path: key, message: `is defined twice` });
+    keys.add(key);
+  }
+
+  const hosts = new Map(byKind(objects, 'host').map((h) => [h.name, h]));
+  const services = new Map(byKind(objects, 'virtual-service').map((v) => [v.id, v]));
+  const needHost = (obj: DesiredObject, path: (string | number)[], name: string, role: HostRole) => {
+    const h = hosts.get(name);
+    if (!h) issues.push(issueAt(obj, path, `host "${name}" is not in the inventory`));
+    else if (!h.roles.includes(role)) issues.push(issueAt(obj, path, `host "${name}" does not have the ${role} role`));
+  };
+
+  const matches = new Map<string, string>();
+  for (const vs of services.values()) {
+    const m = matchKey(vs);
+    const other = matches.get(m);
+    if (other !== undefined) issues.push(issueAt(vs, ['match'], `${m} is already virtual service "${other}"`));
+    else matches.set(m, vs.id);
+  }
+
+  const vrrps = byKind(objects, 'vrrp-instance');
+  const vips = new Map<string, string>();
+  const routers = new Map<string, DesiredOf<'vrrp-instance'>>();
+  const groups = new Map<string, DesiredOf<'vrrp-instance'>>();
+  for (const v of vrrps) {
+    for (const name of Object.keys(v.priorities)) needHost(v, ['priorities', name], name, 'director');
+    v.trackVirtualServices.forEach((t, i) => {
+      if (!services.has(t.virtualService)) {
+        issues.push(issueAt(v, ['trackVirtualServices', i, 'virtualService'], `virtual service "${t.virtualService}" does not exist`));
+      }
+    });
+    v.virtualAddresses.forEach((a, i) => {
+      const other = vips.get(a.address);
+      if (other !== undefined) issues.push(issueAt(v, ['virtualAddresses', i, 'address'], `${a.address} is already carried by VRRP instance "${other}"`));
+      else vips.set(a.address, v.id);
+    });
+    const family = ipFamily(v.virtualAddresses[0]?.address ?? '0.0.0.0');
+    const routerKey = `${v.interface}|${family}|${v.virtualRouterId}`;
+    const clash = routers.get(routerKey);
+    if (clash && Object.keys(v.priorities).some((h) => h in clash.priorities)) {
+      issues.push(
+        issueAt(v, ['virtualRouterId'], `${v.virtualRouterId} on ${v.interface} is already used by VRRP instance "${clash.id}" on the same director`),
+      );
+    } else if (!clash) {
+      routers.set(routerKey, v);
+    }
+    if (v.syncGroup !== undefined) {
+      const first = groups.get(v.syncGroup);
+      const mine = Object.keys(v.priorities).sort().join(',');
+      if (first && Object.keys(first.priorities).sort().join(',') !== mine) {
+        issues.push(issueAt(v, ['syncGroup'], `members of sync group "${v.syncGroup}" must run on the same directors as "${first.id}"`));
+      } else if (!first) {
+        groups.set(v.syncGroup, v);
+      }
+    }
+  }
+
+  for (const s of byKind(objects, 'session-store')) {
+    s.hosts.forEach((name, i) => needHost(s, ['hosts', i], name, 'realserver'));
+  }
+
+  for (const c of byKind(objects, 'replication-cluster')) {
+    c.monitorHosts.forEach((name, i) => needHost(c, ['monitorHosts', i], name, 'data'));
+    if (c.readPool) {
+      const vs = services.get(c.readPool.virtualService);
+      if (!vs) {
+        issues.push(issueAt(c, ['readPool', 'virtualService'], `virtual service "${c.readPool.virtualService}" does not exist`));
+      } else {
+        c.nodes.forEach((n, i) => {
+          if (n.role === 'replica' && !vs.realServers.some((rs) => rs.address === n.address)) {
+            issues.push(issueAt(c, ['nodes', i], `replica ${n.address} is not a real server of the read pool "${vs.id}"`));
+          }
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/** Objects that refer to the object with this key (what deleting it would break). */
+export function referencesTo(objects: DesiredObject[], target: DesiredObject): string[] {
+  const id = idOf(target);
+  const refs: string[] = [];
+  for (const o of objects) {
+    const uses =
+      (target.kind === 'virtual-service' &&
+        ((o.kind === 'vrrp-instance' && o.trackVirtualServices.some((t) => t.virtualService === id)) ||
+          (o.kind === 'replication-cluster' && o.readPool?.virtualService === id))) ||
+      (target.kind === 'host' &&
+        ((o.kind === 'vrrp-instance' && id in o.priorities) ||
+          (o.kind === 'session-store' && o.hosts.includes(id)) ||
+          (o.kind === 'replication-cluster' && o.monitorHosts.includes(id))));
+    if (uses) refs.push(keyOf(o));
+  }
+  return refs;
+}
