@@ -1,0 +1,27 @@
+import { parseLabArgs, usage, UsageError } from '../vm/args.js';
+import { LabError, runLab } from '../vm/run.js';
+import { exitLabFailed } from '../vm/verdict.js';
+
+/** The `lab` command (bin/lab.mjs): returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseLabArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`lab: ${err.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const tty = process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : null;
+  try {
+    return await runLab(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), terminal: tty });
+  } catch (err) {
+    // Expected failures get their message; anything else its stack, to be fixed.
+    process.stderr.write(`lab: ${err instanceof LabError || (err as Error).message?.startsWith('lab:') ? (err as Error).message.replace(/^lab: /, '') : (err as Error).stack}\n`);
+    return exitLabFailed;
+  }
+}

@@ -1,0 +1,54 @@
+export interface QemuPlan {
+  vmlinux: string;
+  initramfs: string;
+  memMb: number;
+  kvm: boolean;
+  /** The run's control directory: stage2.sh in, `up` and `status` out. */
+  controlDir: string;
+  results: string | null;
+  /** The console on the terminal (raw, Ctrl-A x quits) instead of a pipe. */
+  interactive: boolean;
+}
+
+function share(id: string, path: string, readonly: boolean): string[] {
+  // multidevs=remap: the host root spans several filesystems; without it inode numbers collide
+  // and the guest saw sysfs content under /proc.
+  const fsdev = `local,id=${id},path=${path},security_model=none,multidevs=remap${readonly ? ',readonly=on' : ''}`;
+  return ['-fsdev', fsdev, '-device', `virtio-9p-pci,fsdev=${id},mount_tag=${id}`];
+}
+
+/**
+ * qemu-system-x86_64's arguments: q35 with the uncompressed kernel booted through PVH (no
+ * SeaBIOS), one vCPU (a second does not help on a two-core host), no network device,
+ * the serial console on stdio, and three 9p shares (the host root read-only, the control
+ * directory, the results directory).
+ */
+export function qemuArgs(plan: QemuPlan): string[] {
+  // Paths with a comma would be split by qemu's option parser.
+  for (const p of [plan.controlDir, plan.results]) {
+    if (p?.includes(',')) throw new Error(`qemu cannot share a path with a comma: ${p}`);
+  }
+  const args = [
+    '-M', 'q35',
+    '-accel', plan.kvm ? 'kvm' : 'tcg',
+    '-m', String(plan.memMb),
+    '-smp', '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-no-reboot',
+    '-kernel', plan.vmlinux,
+    '-initrd', plan.initramfs,
+    '-append', 'console=ttyS0 quiet panic=-1',
+    ...share('hostroot', '/', true),
+    ...share('fulcrumctl', plan.controlDir, false),
+    ...(plan.results ? share('fulcrumresults', plan.results, false) : []),
+  ];
+  if (plan.interactive) {
+    // signal=off: Ctrl-C goes to the guest's shell, not to qemu.
+    args.push('-chardev', 'stdio,id=console,mux=on,signal=off', '-serial', 'chardev:console', '-mon', 'chardev=console');
+  } else {
+    args.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console', '-monitor', 'none');
+  }
+  return args;
+}
