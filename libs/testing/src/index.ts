@@ -7,3 +7,5 @@ export { startRedis } from './redis.js';
 export type { RedisOptions, RedisServer } from './redis.js';
 export { startNginx } from './nginx.js';
 export type { NginxOptions, NginxServer, NginxSite, NginxSiteOptions } from './nginx.js';
+export { eventually, memoryLogger } from './wait.js';
+export type { LogRecord } from './wait.js';

@@ -1,0 +1,28 @@
+export { connectBus, ERROR_HEADER } from './bus.js';
+export type {
+  Bus,
+  BusAuth,
+  BusOptions,
+  BusState,
+  BusStateEvent,
+  BusSubscription,
+  MessageHandler,
+  MessageMeta,
+  RequestHandler,
+} from './bus.js';
+export { openStore } from './store.js';
+export type { OpenStoreOptions, Store, StoreChange, StoreEntry, StoreSnapshot, StoreWatch, WatchOptions } from './store.js';
+export {
+  BusAuthenticationError,
+  BusError,
+  BusUnavailableError,
+  formatIssues,
+  InvalidKeyError,
+  InvalidMessageError,
+  RemoteError,
+  ReplyErrorCode,
+  RequestTimeoutError,
+  RevisionConflictError,
+} from './errors.js';
+export type { MessageIssue } from './errors.js';
+export { subscriptionSubject, tokensOf } from './codec.js';
