@@ -86,7 +86,7 @@ export const sessionStoreData = z
     store: slug,
     state: z.enum(['ok', 'degraded', 'down']),
     /** The upstream master the proxy talks to now; null when none is reachable. */
-    master: endpoint().nullable(),
+    master: endpoint.nullable(),
     clients: count,
     message: z.string().max(500).optional(),
   })

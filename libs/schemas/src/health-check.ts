@@ -269,14 +269,14 @@ export type HealthCheck = z.infer<typeof healthCheck>;
 export type HealthCheckType = HealthCheck['type'];
 
 /** Consecutive failed attempts after which the server is marked down (keepalived: retry + 1). */
-export const failuresBeforeDown = (check: HealthCheck): number => ('retries' in check ? check.retries + 1 : 1);
+export const failuresBeforeDown = (check: HealthCheck): number => (check.type === 'file' ? 1 : check.retries + 1);
 
 /** The effective warmup (seconds): keepalived scatters the first check over up to one interval unless told. */
-export const warmupOf = (check: HealthCheck): number => ('warmup' in check ? (check.warmup ?? check.interval) : 0);
+export const warmupOf = (check: HealthCheck): number => (check.type === 'file' ? 0 : (check.warmup ?? check.interval));
 
 /** The effective delay before a retry (seconds): DNS checks retry after one interval, as keepalived does. */
 export const delayBeforeRetryOf = (check: HealthCheck): number =>
-  'delayBeforeRetry' in check ? (check.delayBeforeRetry ?? check.interval) : 0;
+  check.type === 'file' ? 0 : (check.delayBeforeRetry ?? check.interval);
 
 /** The port a check connects to: its connectPort, else the real server's. */
 export const checkPort = (check: HealthCheck, realServerPort: number): number | undefined =>

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { isSecretKey } from './secrets.js';
 
 // Validation problems in plain words, each with the path of the field it concerns, e.g.
 // { path: 'realServers[1].port', message: 'must be at most 65535' }. config-api, the config loader and the
@@ -28,8 +29,9 @@ const DEFAULT_MESSAGE = /^(Invalid|Too (small|big)|Unrecognized|Expected)/;
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 
-function describe(input: unknown): string {
+function describe(input: unknown, secret: boolean): string {
   if (input === null) return 'null';
+  if (secret) return article(typeof input);
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'an object';
   if (typeof input === 'string') return `the text ${JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}...` : input)}`;
@@ -47,13 +49,13 @@ const EXPECTED_WORDS: Record<string, string> = {
   bigint: 'whole number',
 };
 
-function invalidType(issue: Extract<Issue, { code: 'invalid_type' }>): string {
+function invalidType(issue: Extract<Issue, { code: 'invalid_type' }>, secret: boolean): string {
   const received = 'input' in issue ? issue.input : undefined;
   const missing = received === undefined && (('input' in issue && issue.input === undefined) || /received undefined/.test(issue.message));
   if (missing) return 'is required';
   const expected = EXPECTED_WORDS[issue.expected] ?? issue.expected;
   const what = expected === 'true or false' || expected === 'text' ? expected : article(expected);
-  if ('input' in issue) return `must be ${what} (got ${describe(issue.input)})`;
+  if ('input' in issue) return `must be ${what} (got ${describe(issue.input, secret)})`;
   const m = /received (\w+)/.exec(issue.message);
   return `must be ${what}${m ? ` (got ${article(m[1] ?? '')})` : ''}`;
 }
@@ -89,7 +91,8 @@ function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedI
   };
   switch (issue.code) {
     case 'invalid_type':
-      return push(customOr(issue, invalidType(issue)));
+      // Never echo the value of a secret field into a message that may be logged.
+      return push(customOr(issue, invalidType(issue, isSecretKey(String(path[path.length - 1] ?? '')))));
     case 'too_small':
     case 'too_big':
       return push(customOr(issue, bound(issue)));
@@ -106,7 +109,9 @@ function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedI
         return push(`must be one of: ${disc.options.map(String).join(', ')}`);
       }
       // The branch with the fewest problems is the one the author most likely meant.
-      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
+      // A branch rejected for its very type (a number where text was given) is the least likely one.
+      const score = (branch: Issue[]) => branch.length + (branch.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 1000 : 0);
+      const best = [...issue.errors].sort((a, b) => score(a) - score(b))[0];
       if (!best || best.length === 0) return push(customOr(issue, 'does not match any of the allowed forms'));
       for (const inner of best) formatOne(inner, path, out);
       return;

@@ -93,11 +93,8 @@ export const secret = (maxLength = 512) =>
   z.string().min(1).max(maxLength).meta({ writeOnly: true, description: 'secret: redacted in logs and API reads' });
 
 /** A network endpoint (address + port). */
-export const endpoint = (defaultPort?: number) =>
-  z
-    .object({
-      address: ipAddr,
-      port: defaultPort === undefined ? servicePort : servicePort.default(defaultPort),
-    })
-    .strict();
-export type Endpoint = z.infer<ReturnType<typeof endpoint>>;
+export const endpoint = z.object({ address: ipAddr, port: servicePort }).strict();
+export type Endpoint = z.infer<typeof endpoint>;
+
+/** A network endpoint whose port may be left out (e.g. Redis 6379). */
+export const endpointWithDefaultPort = (port: number) => z.object({ address: ipAddr, port: servicePort.default(port) }).strict();

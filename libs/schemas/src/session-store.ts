@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { endpoint, ipAddr, secret, servicePort, slug } from './primitives.js';
+import { endpointWithDefaultPort, ipAddr, secret, servicePort, slug } from './primitives.js';
 
 // The session store: a RESP proxy on backend hosts in front of the Redis tier that holds shared web sessions
 // (the seeds' tomcat-redis-session-manager and PHP sessions), so a session survives a switch of backend.
@@ -27,14 +27,14 @@ export const sessionUpstream = z.discriminatedUnion('mode', [
   z
     .object({
       mode: z.literal('direct'),
-      master: endpoint(6379),
-      replicas: z.array(endpoint(6379)).default([]),
+      master: endpointWithDefaultPort(6379),
+      replicas: z.array(endpointWithDefaultPort(6379)).default([]),
     })
     .strict(),
   z
     .object({
       mode: z.literal('sentinel'),
-      sentinels: z.array(endpoint(26379)).min(1, { message: 'needs at least one sentinel' }),
+      sentinels: z.array(endpointWithDefaultPort(26379)).min(1, { message: 'needs at least one sentinel' }),
       /** The monitored master's name in Sentinel (sentinel monitor <name> ...). */
       masterName: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Sentinel master name (letters, digits, . _ -)' }),
       sentinelPassword: secret().optional(),
