@@ -255,7 +255,7 @@ export const virtualService = virtualServiceObject.superRefine((vs, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['tunnel'], message: 'is only used when the service or a real server forwards with tun' });
   }
   checkRealServers(vs, ctx);
-  if (vs.hysteresis >= vs.quorum) {
+  if (vs.quorum >= 1 && vs.hysteresis >= vs.quorum) {
     ctx.addIssue({
       code: 'custom',
       path: ['hysteresis'],

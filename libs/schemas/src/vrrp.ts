@@ -64,7 +64,7 @@ export const vrrpInstanceObject = z
     kind: z.literal('vrrp-instance'),
     id: slug,
     description: z.string().max(200).optional(),
-    version: z.union([z.literal(2), z.literal(3)]).default(VRRP_DEFAULTS.version),
+    version: z.literal([2, 3]).default(VRRP_DEFAULTS.version),
     interface: interfaceName,
     virtualRouterId: z.number().int().min(1).max(255),
     /** Priority of each director, by host name: 1..254, or 255 for the address owner. */
