@@ -18,7 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const tty = process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : null;
   try {
-    return await runLab(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), terminal: tty });
+    return await runLab(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), terminal: tty, outputIsTerminal: Boolean(process.stdout.isTTY) });
   } catch (err) {
     // Expected failures get their message; anything else its stack, to be fixed.
     process.stderr.write(`lab: ${err instanceof LabError || (err as Error).message?.startsWith('lab:') ? (err as Error).message.replace(/^lab: /, '') : (err as Error).stack}\n`);

@@ -11,6 +11,11 @@ export interface GuestPlan {
   env: Record<string, string>;
   /** The command, or null for an interactive shell on the console. */
   command: string[] | null;
+  /**
+   * Give the command a pipe instead of the console for its output, as when the lab's own output
+   * is not a terminal: tools then print plain logs instead of redrawing progress over the serial line.
+   */
+  pipeOutput?: boolean;
   results: string | null;
   /** A script that builds the topology (see upScript), or null. */
   topologyScript: string | null;
@@ -83,7 +88,12 @@ export function stage2Script(plan: GuestPlan): string {
   const env = Object.entries(plan.env).map(([k, v]) => `${k}=${q(v)}`);
   if (plan.command) {
     // No stdin: the console is not the command's to read, as on a CI runner.
-    lines.push(`env -i ${env.join(' ')} ${plan.command.map(q).join(' ')} </dev/null`, 'finish $?');
+    const run = `env -i ${env.join(' ')} ${plan.command.map(q).join(' ')} </dev/null`;
+    if (plan.pipeOutput) {
+      lines.push(`{ ${run} 2>&1; echo $? > $ctl/rc; } | cat`, 'finish "$(cat $ctl/rc 2>/dev/null || echo 125)"');
+    } else {
+      lines.push(run, 'finish $?');
+    }
   } else {
     const t = plan.terminal;
     lines.push(

@@ -18,6 +18,8 @@ export interface LabIo {
   cwd: string;
   /** The terminal's size, passed to the guest's shell. */
   terminal: { rows: number; cols: number } | null;
+  /** Whether io.stdout is a terminal: the guest's command then writes to its console, else to a pipe. */
+  outputIsTerminal: boolean;
 }
 
 /** The lab could not start a run at all (missing package, unprepared kernel, bad directory). */
@@ -86,6 +88,7 @@ export async function runLab(opts: LabOptions, io: LabIo): Promise<number> {
         cwd: io.cwd,
         env: guestEnv(io.env, opts.env, stamp.kver),
         command: opts.shell ? null : opts.command,
+        pipeOutput: !io.outputIsTerminal,
         results: opts.results,
         topologyScript: opts.topology === 'none' ? null : upScript(topologies[opts.topology]()),
         banner: opts.shell ? shellBanner(opts, stamp) : undefined,
