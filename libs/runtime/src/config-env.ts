@@ -1,5 +1,6 @@
+import { formatPath } from '@fulcrum/schemas';
 import type { ConfigProblem } from './errors.js';
-import { type SchemaNode, childOf, envSegment, formatPath, itemsOf, keysOf, typesOf } from './schema-tree.js';
+import { type SchemaNode, childOf, envSegment, itemsOf, keysOf, typesOf } from './schema-tree.js';
 
 export interface EnvOverrides {
   /** Values from the environment, nested like the config file, already converted to the key's type. */

@@ -1,19 +1,20 @@
+import { formatIssues, formatPath } from '@fulcrum/schemas';
 import type { z } from 'zod';
 import { type SchemaNode, childOf, keysOf } from './schema-tree.js';
 
 export interface Issue {
-  /** Key path of the offending value. */
-  readonly path: PropertyKey[];
-  /** For an unknown key: its name (the path is its parent's). */
-  readonly unknownKey?: string;
+  /** Dotted key path of the offending value, e.g. `nats.servers[0]`. */
+  readonly key: string;
+  /** Where to look for it in the file: the zod path (and, for an unknown key, its name). */
+  readonly at: { path: PropertyKey[]; unknownKey?: string };
   readonly message: string;
 }
 
 /**
- * Zod issues in plain words, one per offending key (an unknown-keys issue becomes one per key,
- * with a "did you mean" when a known key is one or two typos away).
+ * Zod issues in plain words (the contract's `formatIssues`), one per offending key. An unknown key
+ * gets a "did you mean" when a known key is one or two typos away, or the list of known keys.
  */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown, tree: SchemaNode): Issue[] {
+export function describeIssues(issues: readonly z.core.$ZodIssue[], tree: SchemaNode): Issue[] {
   const out: Issue[] = [];
   for (const issue of issues) {
     const path = issue.path as PropertyKey[];
@@ -22,36 +23,13 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       for (const key of issue.keys) {
         const near = known.filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
         const hint = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : known.length > 0 ? ` (known keys: ${known.join(', ')})` : '';
-        out.push({ path, unknownKey: key, message: `unknown key${hint}` });
+        out.push({ key: formatPath([...path, key]), at: { path, unknownKey: key }, message: `unknown key${hint}` });
       }
       continue;
     }
-    out.push({ path, message: plainMessage(issue, valueAt(input, path)) });
+    for (const f of formatIssues([issue])) out.push({ key: f.path, at: { path }, message: f.message });
   }
   return out;
-}
-
-function plainMessage(issue: z.core.$ZodIssue, value: unknown): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      if (value === undefined) return 'is required';
-      if (issue.expected === 'int') return `must be a whole number, got ${show(value)}`;
-      return `must be ${article(issue.expected)}, got ${typeName(value)} ${show(value)}`;
-    case 'too_small':
-    case 'too_big': {
-      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const least = issue.code === 'too_small';
-      const word = least ? (issue.inclusive === false ? 'more than' : 'at least') : issue.inclusive === false ? 'less than' : 'at most';
-      if (issue.origin === 'array' || issue.origin === 'set') return `must have ${word} ${bound} item(s)`;
-      if (issue.origin === 'string') return `must be ${word} ${bound} character(s) long`;
-      return `must be ${word} ${bound}, got ${show(value)}`;
-    }
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(value)}`;
-    default:
-      // Custom messages in our schemas are already written in plain words.
-      return issue.message;
-  }
 }
 
 function nodeAt(tree: SchemaNode, path: readonly PropertyKey[]): SchemaNode | undefined {
@@ -61,22 +39,6 @@ function nodeAt(tree: SchemaNode, path: readonly PropertyKey[]): SchemaNode | un
     node = typeof part === 'number' ? node.items : childOf(node, String(part));
   }
   return node;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const part of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[part];
-  }
-  return v;
-}
-
-const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v);
-function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -93,4 +55,3 @@ function distance(a: string, b: string): number {
   }
   return row[b.length] as number;
 }
-

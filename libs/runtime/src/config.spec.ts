@@ -87,14 +87,14 @@ describe('loadConfig', () => {
     const err = configError(() => loadConfig(schema, { file: path, env: {} }));
     expect(err.file).toBe(path);
     const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p]));
-    expect(byKey['host']).toMatchObject({ source: 'line 1', message: expect.stringMatching(/lowercase letters/) });
-    expect(byKey['nats.servers']).toMatchObject({ source: 'line 3', message: 'must have at least 1 item(s)' });
+    expect(byKey['host']).toMatchObject({ source: 'line 1', message: expect.stringMatching(/lowercase letters, digits/) });
+    expect(byKey['nats.servers']).toMatchObject({ source: 'line 3', message: 'must not be empty' });
     expect(byKey['nats.usr']).toMatchObject({ source: 'line 4', message: 'unknown key; did you mean user?' });
-    expect(byKey['status.port']).toMatchObject({ source: 'line 6', message: 'must be at most 65535, got 70000' });
-    expect(byKey['log.level']?.message).toMatch(/must be one of "fatal", "error", .*got "loud"/);
+    expect(byKey['status.port']).toMatchObject({ source: 'line 6', message: 'must be at most 65535' });
+    expect(byKey['log.level']).toMatchObject({ source: 'line 8', message: 'must be one of: fatal, error, warn, info, debug, trace, silent' });
     expect(byKey['extra']).toMatchObject({ source: 'line 9', message: expect.stringMatching(/^unknown key/) });
     expect(err.message).toContain(`invalid configuration in ${path}:`);
-    expect(err.message).toContain('  status.port (line 6): must be at most 65535, got 70000');
+    expect(err.message).toContain('\n  status.port (line 6): must be at most 65535\n');
     expect(err.message).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -112,6 +112,12 @@ describe('loadConfig', () => {
     expect(err2.problems).toEqual([
       { key: 'nats.servers[0]', source: 'from FULCRUM_NATS__SERVERS', message: expect.stringMatching(/NATS server URL/) },
     ]);
+  });
+
+  it('never shows the value of a secret in an error', () => {
+    const err = configError(() => loadConfig(schema, { file: file('nats:\n  user: agent\n  password: 987654321\n'), env: {} }));
+    expect(err.problems).toEqual([{ key: 'nats.password', source: 'line 3', message: expect.stringMatching(/^must be text/) }]);
+    expect(err.message).not.toContain('987654321');
   });
 
   it('checks NATS authentication as a whole', () => {

@@ -1,9 +1,10 @@
+import { formatPath } from '@fulcrum/schemas';
 import type { z } from 'zod';
 import { envOverrides } from './config-env.js';
 import { type ConfigFile, readConfigFile } from './config-file.js';
 import { describeIssues } from './config-issues.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { formatPath, schemaTree } from './schema-tree.js';
+import { schemaTree } from './schema-tree.js';
 
 export const DEFAULT_ENV_PREFIX = 'FULCRUM_';
 
@@ -37,12 +38,10 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
   const input = merge(source?.data ?? {}, env.values);
   const result = schema.safeParse(input);
   if (!result.success) {
-    const problems = describeIssues(result.error.issues, input, tree).map((issue): ConfigProblem => {
-      const path = issue.unknownKey === undefined ? issue.path : [...issue.path, issue.unknownKey];
-      const key = formatPath(path);
-      const fromEnv = sourceVariable(env.sources, path);
-      const where = fromEnv ? `from ${fromEnv}` : source?.locate(issue.path, issue.unknownKey);
-      return where ? { key, message: issue.message, source: where } : { key, message: issue.message };
+    const problems = describeIssues(result.error.issues, tree).map(({ key, at, message }): ConfigProblem => {
+      const fromEnv = sourceVariable(env.sources, at.unknownKey === undefined ? at.path : [...at.path, at.unknownKey]);
+      const where = fromEnv ? `from ${fromEnv}` : source?.locate(at.path, at.unknownKey);
+      return where ? { key, message, source: where } : { key, message };
     });
     throw new ConfigError(options.file, problems, { cause: result.error });
   }

@@ -1,6 +1,7 @@
+import { formatPath } from '@fulcrum/schemas';
 import type { z } from 'zod';
 import { COMMON_OPTIONS, type CommandLineSpec, type OptionSpec } from './command-line.js';
-import { type SchemaNode, envName, formatPath, itemsOf, keysOf, childOf, schemaTree, typesOf } from './schema-tree.js';
+import { type SchemaNode, envName, itemsOf, keysOf, childOf, schemaTree, typesOf } from './schema-tree.js';
 
 export interface HelpInfo extends CommandLineSpec {
   version: string;

@@ -27,7 +27,6 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const opts = {
-    name: options.name,
     level: options.level ?? 'info',
     base: { service: options.name, ...(options.host ? { host: options.host } : {}), pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -1,9 +1,10 @@
+import { SECRET_KEYS as CONTRACT_SECRET_KEYS } from '@fulcrum/schemas';
+
 /**
- * Names of keys whose values are secrets wherever they appear: NATS and Redis passwords and tokens,
- * VRRP authentication (`authPass`, keepalived's `auth_pass`), HTTP authorization headers, API keys.
- * Matched case-insensitively at any depth by `redactSecrets`, which the logger applies to every line.
+ * Secret key names outside the contract: keepalived's and Redis's spellings (`auth_pass`,
+ * `requirepass`), HTTP headers, NATS credentials and nkey seeds, API keys.
  */
-export const SECRET_KEYS = [
+const EXTRA_SECRET_KEYS = [
   'password',
   'pass',
   'passwd',
@@ -27,6 +28,13 @@ export const SECRET_KEYS = [
   'cookie',
   'Cookie',
 ] as const;
+
+/**
+ * Names of keys whose values are secrets wherever they appear: the contract's (`@fulcrum/schemas`)
+ * and the extra ones above. Matched case-insensitively at any depth by `redactSecrets`, which the
+ * logger applies to every line.
+ */
+export const SECRET_KEYS: readonly string[] = [...new Set([...CONTRACT_SECRET_KEYS, ...EXTRA_SECRET_KEYS])];
 
 export const REDACTED = '[redacted]';
 

@@ -67,12 +67,13 @@ type Prepared<C> = { args: RunArgs; config: C };
 
 /**
  * The whole life of a long-running service: command line, config, logger, status server, then
- * `main` builds the service's parts (registering each with `svc.onStop`), then "started". Ends
+ * `main` builds the service's parts (registering each with `svc.onStop`, so they close in reverse
+ * order), then "started". Ends
  * the process with 0 on a clean stop, 1 on a failure, 2 on a bad command line or configuration.
  */
 export async function runService<S extends z.ZodType<ServiceShape>>(
   app: AppDefinition<S>,
-  main: (svc: Service<z.output<S>>, args: RunArgs) => Promise<void>,
+  main: (svc: Service<z.output<S>>, args: RunArgs) => Promise<void> = async () => undefined,
   io: AppIo = processIo(),
 ): Promise<void> {
   const prepared = prepare(app, io);

@@ -62,16 +62,6 @@ export function itemsOf(node: SchemaNode): SchemaNode | undefined {
   return variants(node).find((v) => v.items)?.items;
 }
 
-/** `nats.servers[0]` from `['nats', 'servers', 0]`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
-}
-
 /** `credsFile` -> `CREDS_FILE`: the environment spelling of one key. */
 export function envSegment(key: string): string {
   return key

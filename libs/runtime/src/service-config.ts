@@ -1,12 +1,11 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { slug } from '@fulcrum/schemas';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** A host name label: it becomes a NATS subject token, so no dots. */
-const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** This machine's short host name, lowercased (the part before the first dot). */
 export function defaultHostName(): string {
@@ -87,11 +86,8 @@ export const statusConfig = (defaultPort: number) =>
     .strict();
 export type StatusConfig = z.infer<ReturnType<typeof statusConfig>>;
 
-export const hostConfig = z
-  .string()
-  .regex(HOST_NAME, {
-    message: "must be a host name label: lowercase letters, digits and '-', at most 63 characters, no dots",
-  })
+/** The host's name is a slug like every object name: it becomes a NATS subject token. */
+export const hostConfig = slug
   .default(defaultHostName)
   .describe("name of this host in events and NATS subjects; defaults to this machine's short host name");
 

@@ -75,7 +75,6 @@ export function createService<C extends { host: string; status: StatusConfig }>(
     address: config.status.address,
     port: config.status.port,
   });
-  const createdAt = Date.now();
   let isReady = false;
   let statusUrl: string | undefined;
   let stopping: Promise<number> | undefined;
@@ -143,7 +142,8 @@ export function createService<C extends { host: string; status: StatusConfig }>(
     },
     ready(fields = {}) {
       isReady = true;
-      logger.info({ version, status: statusUrl, startupMs: Date.now() - createdAt, ...fields }, 'started');
+      // Since the process started (module loading included), which is what an operator waits for.
+      logger.info({ version, status: statusUrl, startupMs: Math.round(performance.now()), ...fields }, 'started');
     },
     stop,
   };

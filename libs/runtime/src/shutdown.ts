@@ -36,10 +36,12 @@ export class ShutdownStack {
     const deadline = Date.now() + timeoutMs;
     const failed: string[] = [];
     const pending = [...this.closers].reverse();
+    let exhausted = false;
     while (pending.length > 0) {
       const { name, close } = pending.shift() as (typeof pending)[number];
       const left = deadline - Date.now();
-      if (left <= 0) {
+      // A timer may fire a little before Date.now() reaches the deadline: a timeout ends the budget.
+      if (left <= 0 || exhausted) {
         failed.push(name, ...pending.map((c) => c.name));
         logger.error({ skipped: [name, ...pending.map((c) => c.name)], timeoutMs }, 'shutdown time budget used up');
         break;
@@ -48,6 +50,7 @@ export class ShutdownStack {
       if (outcome === 'ok') {
         logger.debug({ closer: name }, 'closed');
       } else if (outcome === 'timeout') {
+        exhausted = true;
         failed.push(name);
         logger.error({ closer: name, timeoutMs }, 'closer did not finish in time');
       } else {

@@ -1,0 +1,9 @@
+import { serviceConfig } from '@fulcrum/runtime';
+import type { z } from 'zod';
+
+/** health-checker's status server port (/healthz, /readyz, /metrics); the Fulcrum services use 9701-9706. */
+export const STATUS_PORT = 9703;
+
+/** The common service block (host, nats, status, log); the app's own keys arrive with its domain. */
+export const configSchema = serviceConfig({ statusPort: STATUS_PORT });
+export type HealthCheckerConfig = z.infer<typeof configSchema>;
