@@ -30,12 +30,11 @@ export function runAttempt(
   return new Promise<CheckResult>((resolve) => {
     let settled = false;
     let cleanup: (() => void) | void;
-    let timer: NodeJS.Timeout | undefined;
 
     const settle = (result: CheckResult): void => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       runCleanup();
       resolve(result);
@@ -61,12 +60,13 @@ export function runAttempt(
       attempt.fail('aborted', `cancelled while ${attempt.phase}`);
     }
 
-    if (signal?.aborted) return attempt.fail('aborted', 'cancelled before it started');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => {
+    // Armed before anything can settle, so settle() always has a timer to clear.
+    const timer = setTimeout(() => {
       if (attempt.onDeadline) attempt.onDeadline();
       else attempt.fail('timeout', `no answer within ${timeoutMs} ms while ${attempt.phase}`);
     }, timeoutMs);
+    if (signal?.aborted) return attempt.fail('aborted', 'cancelled before it started');
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       cleanup = body(attempt);
       // The body may have settled before it returned its cleanup.

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** Keeps the last `limit` bytes a child wrote, so a chatty child cannot grow our memory. */
 export class TailBuffer {
@@ -23,10 +24,19 @@ export class TailBuffer {
  * Starts a program from an argv array, never through a shell, in its own process group so that
  * a timeout can kill what it started too.
  */
-export function spawnGroup(argv: readonly string[], env?: NodeJS.ProcessEnv): ChildProcess {
+export function spawnGroup(argv: readonly string[], env?: NodeJS.ProcessEnv, ids?: { uid: number; gid: number }): ChildProcess {
   const [file, ...args] = argv;
   if (file === undefined || file === '') throw new Error('command is empty');
-  return spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+  return spawn(file, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}), ...(ids ?? {}) });
+}
+
+/** uid and primary gid of a local user, from /etc/passwd (Node has no getpwnam). */
+export function lookupUser(name: string, passwd = readFileSync('/etc/passwd', 'utf8')): { uid: number; gid: number } {
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  throw new Error(`user ${JSON.stringify(name)} not found in /etc/passwd`);
 }
 
 /**

@@ -13,6 +13,12 @@ describe('buildRequest', () => {
     expect(req).toBe('GET / HTTP/1.1\r\nUser-Agent: fulcrum-health-checker\r\nConnection: close\r\nHost: www.example.test\r\n\r\n');
   });
 
+  it('adds Connection: close to HTTP/1.0 for keepalived\'s 1.0C', () => {
+    expect(buildRequest({ address: '10.0.0.1', port: 80 }, { path: '/', httpVersion: '1.0C' })).toBe(
+      'GET / HTTP/1.0\r\nUser-Agent: fulcrum-health-checker\r\nConnection: close\r\nHost: 10.0.0.1:80\r\n\r\n',
+    );
+  });
+
   it('brackets an IPv6 address in Host', () => {
     expect(buildRequest({ address: '::1', port: 81 }, { path: '/' })).toContain('Host: [::1]:81\r\n');
   });

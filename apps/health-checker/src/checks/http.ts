@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { checkServerIdentity, createSecureContext } from 'node:tls';
-import type { Attempt } from './attempt.js';
 import { failedNow, runAttempt } from './attempt.js';
 import type { ResponseHead } from './http-response.js';
 import { HttpResponseParser } from './http-response.js';
@@ -12,7 +11,7 @@ import { openStream } from './socket.js';
 import type { CheckResult, Endpoint, FailReason, NetworkProbeSpec, ProbeContext } from './types.js';
 
 export interface TlsSpec {
-  /** SNI name; without it keepalived's enable_sni behaviour: the virtualhost, when it is a name. */
+  /** SNI name (keepalived's enable_sni / sni_name); none is sent without it. */
   sni?: string;
   /** Verify the certificate chain and name (keepalived's SSL_GET does not; default false). */
   verify?: boolean;
@@ -33,7 +32,8 @@ export interface HttpCheckSpec extends NetworkProbeSpec {
   regexNoMatch?: boolean;
   /** Host header; default `address:port` as keepalived sends it. */
   virtualhost?: string;
-  httpVersion?: '1.0' | '1.1';
+  /** keepalived's http_protocol: 1.0C is 1.0 plus "Connection: close"; default 1.0. */
+  httpVersion?: '1.0' | '1.0C' | '1.1';
   /** Present for HTTPS (keepalived's SSL_GET). */
   tls?: TlsSpec;
   /** Largest body read for the digest or the regex; default 1 MiB. */
@@ -165,19 +165,20 @@ export function buildRequest(target: Endpoint, spec: Pick<HttpCheckSpec, 'path' 
   const host =
     spec.virtualhost ?? (isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`);
   const v11 = spec.httpVersion === '1.1';
+  const close = v11 || spec.httpVersion === '1.0C';
   return (
     `GET ${spec.path} HTTP/1.${v11 ? 1 : 0}\r\n` +
     'User-Agent: fulcrum-health-checker\r\n' +
-    (v11 ? 'Connection: close\r\n' : '') +
+    (close ? 'Connection: close\r\n' : '') +
     `Host: ${host}\r\n\r\n`
   );
 }
 
 function tlsOptions(target: Endpoint, spec: HttpCheckSpec, tls: TlsSpec) {
-  const sni = tls.sni ?? (spec.virtualhost !== undefined && isIP(spec.virtualhost) === 0 ? spec.virtualhost : undefined);
-  const name = tls.verifyName ?? sni ?? spec.virtualhost ?? target.address;
+  const name = tls.verifyName ?? tls.sni ?? spec.virtualhost ?? target.address;
   return {
-    ...(sni !== undefined ? { servername: sni } : {}),
+    // RFC 6066 forbids an address as SNI; Node warns about it.
+    ...(tls.sni !== undefined && isIP(tls.sni) === 0 ? { servername: tls.sni } : {}),
     rejectUnauthorized: tls.verify === true,
     ...(tls.caFile !== undefined ? { secureContext: secureContextFor(tls.caFile) } : {}),
     checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name, cert),

@@ -11,3 +11,4 @@ export { scriptCheck, type ScriptCheckSpec } from './script.js';
 export { fileCheck, type FileCheckSpec } from './file.js';
 export { CheckState, CheckScheduleError, type CheckSchedule, type Health, type Step, type Transition } from './state.js';
 export { runCheck, type CheckSpec } from './run-check.js';
+export { planCheck, statusRange, CheckPlanError, FILE_POLL_MS, type CheckPlan } from './plan.js';

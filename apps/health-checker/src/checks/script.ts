@@ -1,5 +1,5 @@
 import { runAttempt } from './attempt.js';
-import { killGroup, lastLine, spawnGroup, TailBuffer } from './child.js';
+import { killGroup, lastLine, lookupUser, spawnGroup, TailBuffer } from './child.js';
 import type { CheckResult, ProbeContext } from './types.js';
 
 export interface ScriptCheckSpec {
@@ -11,7 +11,10 @@ export interface ScriptCheckSpec {
   killGraceMs?: number;
   /** keepalived's misc_dynamic: exit 2-255 = up with weight (code - 2). */
   dynamic?: boolean;
+  /** Environment of the script (e.g. FULCRUM_RS_ADDRESS); default this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Run as this local user (keepalived's `user`), with its primary group and no others. */
+  user?: string;
 }
 
 /**
@@ -24,7 +27,7 @@ export function scriptCheck(spec: ScriptCheckSpec, ctx?: ProbeContext): Promise<
   // The attempt's own deadline is only a backstop behind the TERM/KILL sequence below.
   return runAttempt(ctx, spec.timeoutMs + grace + 1000, (attempt) => {
     attempt.phase = `running ${spec.argv[0] ?? ''}`;
-    const child = spawnGroup(spec.argv, spec.env);
+    const child = spawnGroup(spec.argv, spec.env, spec.user === undefined ? undefined : lookupUser(spec.user));
     const stderr = new TailBuffer(512);
     let overran: 'term' | 'kill' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
