@@ -391,9 +391,9 @@ function parseAddressPort(p: SourcePosition, what: string, fail: Fail): AddressP
   if (portText === undefined) return { family: addr.family, address: formatAddressBytes(addr) };
   const port = decimal(portText, 0, 65535);
   if (port === undefined) {
-    fail(p, /^\d+$/.test(portText) || portText === ''
-      ? `illegal ${what} '${text}': port '${portText}' is not a number from 0 to 65535`
-      : `illegal ${what} '${text}': service names are not resolved, use a port number instead of '${portText}'`);
+    fail(p, /^[a-zA-Z][\w-]*$/.test(portText)
+      ? `illegal ${what} '${text}': service names are not resolved, use a port number instead of '${portText}'`
+      : `illegal ${what} '${text}': port '${portText}' is not a decimal number from 0 to 65535`);
     return undefined;
   }
   return { family: addr.family, address: formatAddressBytes(addr), port };
@@ -560,6 +560,7 @@ function parseDestination(
   };
   const forwardOcc = seen.get('forwarding-method');
   const forward: IpvsForward = forwardOcc ? (forwardOcc.spec.role as { forward: IpvsForward }).forward : 'route';
+  // Debian's ipvsadm takes weights up to 2^31-1; the table model (like keepalived) stops at 65535.
   const weight = number('weight', 65535, 'weight', 1);
   const upperThreshold = number('u-threshold', INT_MAX, 'upper threshold (-x)', 0);
   const lowerThreshold = number('l-threshold', INT_MAX, 'lower threshold (-y)', 0);

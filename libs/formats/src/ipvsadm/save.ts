@@ -14,6 +14,13 @@ export interface SaveOptions {
    * but ipvsadm-save never prints them, so the output is no longer ipvsadm's byte for byte.
    */
   withThresholds?: boolean;
+  /**
+   * Print services and destinations in the table's own order instead of sorting them as ipvsadm
+   * does. ipvsadm's sort is not transitive when addresses lie more than 2^31 apart, so its order
+   * then depends on the kernel's dump order; a file parsed from ipvsadm-save output is printed
+   * back unchanged with this.
+   */
+  nosort?: boolean;
 }
 
 /** The `-t 10.0.0.1:80` / `-f 7 -6` part of a command. */
@@ -86,13 +93,18 @@ function destinationLine(svc: string, d: IpvsDestination, where: string, withThr
   return line;
 }
 
-/** The table as `ipvsadm-save -n` prints it (one `-A` line per service, then its `-a` lines). */
+/**
+ * The table as `ipvsadm-save -n` prints it (one `-A` line per service, then its `-a` lines).
+ * Byte for byte when the table lists services and destinations in the kernel's dump order (as
+ * a netlink dump does), and for every table whose order ipvsadm's sort fixes on its own.
+ */
 export function formatIpvsadmSave(table: IpvsTable, options: SaveOptions = {}): string {
   let out = '';
-  for (const s of sortServicesLikeIpvsadm(table.services)) {
+  const services = options.nosort ? table.services : sortServicesLikeIpvsadm(table.services);
+  for (const s of services) {
     const svc = serviceOption(s.key);
     out += `-A ${svc}${serviceSettingsOptions(s)}\n`;
-    for (const d of sortDestinationsLikeIpvsadm(s.destinations)) {
+    for (const d of options.nosort ? s.destinations : sortDestinationsLikeIpvsadm(s.destinations)) {
       out += `${destinationLine(svc, d, `${describeServiceKey(s.key)} -> ${d.address}`, options.withThresholds === true)}\n`;
     }
   }
