@@ -350,6 +350,17 @@ const rows: Row[] = [
     actions: [],
   },
   {
+    rfc: 'A timer delivered within a millisecond of a fractional deadline (libuv rounds) counts as on time',
+    given: [startup],
+    when: { ...masterDown, at: 3608.5 },
+    state: 'master',
+    actions: [
+      { type: 'sendAdvert', priority: 100 },
+      { type: 'setTimer', timer: 'adver', ms: 1000 },
+      { type: 'becomeMaster', from: 'backup', why: 'no master heard' },
+    ],
+  },
+  {
     rfc: 'A timer delivered before its deadline is re-armed for the rest',
     given: [startup, { ...advert(150), at: 3000 }],
     when: { ...masterDown, at: 3609.375 },

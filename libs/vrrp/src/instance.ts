@@ -6,6 +6,9 @@ import type { VrrpVersion } from './packet.js';
 import { effectivePriority, masterDownIntervalMs, PRIORITY_OWNER, PRIORITY_STOP, skewMs } from './timing.js';
 
 export type VrrpState = 'initialize' | 'backup' | 'master' | 'fault';
+
+/** A timer expiry this close to its deadline counts as on time. */
+export const TIMER_SLACK_MS = 1;
 export type VrrpTimer = 'adver' | 'masterDown';
 
 export interface VrrpInstanceConfig {
@@ -283,7 +286,8 @@ export class VrrpInstance {
     const deadline = this.deadlines.get(timer);
     if (deadline === undefined) return out.note(`${timer} timer not armed; stale expiry ignored`);
     const now = this.clock.now();
-    if (now < deadline) {
+    // Real timers (libuv, whole ms) can fire a fraction of a ms before a fractional deadline.
+    if (now < deadline - TIMER_SLACK_MS) {
       out.push({ type: 'setTimer', timer, ms: deadline - now });
       return out.note(`${timer} timer fired ${deadline - now} ms early; re-armed`);
     }

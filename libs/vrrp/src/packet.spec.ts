@@ -168,7 +168,7 @@ describe('decodePacket drops, with the reason the agent counts', () => {
     ['packet type 2', patched(good, (b) => (b[20] = 0x22), { fixChecksum: 'v2' }), withIp, 'type'],
     ['v2 auth type 2 (AH)', patched(good, (b) => (b[24] = 2), { fixChecksum: 'v2' }), withIp, 'auth-type'],
     ['v2 auth type 9', patched(good, (b) => (b[24] = 9), { fixChecksum: 'v2' }), withIp, 'auth-type'],
-    ['v2 checksum off by one', patched(good, (b) => (b[27] ^= 1)), withIp, 'checksum'],
+    ['v2 checksum off by one', patched(good, (b) => (b[27] = (b[27] as number) ^ 1)), withIp, 'checksum'],
     ['v2 priority changed, checksum not', patched(good, (b) => (b[22] = 101)), withIp, 'checksum'],
     ['v2 interval 0', patched(good, (b) => (b[25] = 0), { fixChecksum: 'v2' }), withIp, 'interval'],
     ['v3 from another source (pseudo-header)', patched(v3, (b) => (b[15] = 2)), withIp, 'checksum'],
