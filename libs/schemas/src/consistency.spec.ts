@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { checkDesiredState, referencesTo } from './consistency.js';
+import { desiredObject } from './desired.js';
+import type { DesiredObject } from './desired.js';
+
+const d = (v: unknown): DesiredObject => desiredObject.parse(v);
+
+const hosts = [
+  d({ kind: 'host', name: 'director1', roles: ['director'] }),
+  d({ kind: 'host', name: 'director2', roles: ['director'] }),
+  d({ kind: 'host', name: 'web1', roles: ['realserver'] }),
+  d({ kind: 'host', name: 'db1', roles: ['data'] }),
+];
+const web = d({
+  kind: 'virtual-service',
+  id: 'web',
+  match: { kind: 'address', protocol: 'tcp', address: '10.0.0.10', port: 80 },
+  realServers: [{ address: '10.0.1.1', port: 80 }],
+});
+const vrrp = (id: string, patch: Record<string, unknown> = {}) =>
+  d({
+    kind: 'vrrp-instance',
+    id,
+    interface: 'eth0',
+    virtualRouterId: 51,
+    priorities: { director1: 150, director2: 100 },
+    virtualAddresses: [{ address: '10.0.0.10' }],
+    ...patch,
+  });
+
+describe('checkDesiredState', () => {
+  it('accepts a consistent state', () => {
+    expect(checkDesiredState([...hosts, web, vrrp('vi-1', { trackVirtualServices: [{ virtualService: 'web' }] })])).toEqual([]);
+  });
+
+  it('finds a key defined twice and two services with one address', () => {
+    const web2 = d({ ...web, id: 'web2' });
+    expect(checkDesiredState([...hosts, web, web, web2])).toEqual([
+      { path: 'vs.web', message: 'is defined twice' },
+      { path: 'vs.web2.match', message: 'tcp 10.0.0.10 port 80 is already virtual service "web"' },
+    ]);
+  });
+
+  it('checks host references and roles', () => {
+    expect(checkDesiredState([...hosts, vrrp('vi-1', { priorities: { director1: 100, web1: 90, ghost: 80 } })])).toEqual([
+      { path: 'vrrp.vi-1.priorities.web1', message: 'host "web1" does not have the director role' },
+      { path: 'vrrp.vi-1.priorities.ghost', message: 'host "ghost" is not in the inventory' },
+    ]);
+  });
+
+  it('checks tracked virtual services, shared VIPs and virtual router ids', () => {
+    expect(
+      checkDesiredState([
+        ...hosts,
+        vrrp('vi-1', { trackVirtualServices: [{ virtualService: 'api' }] }),
+        vrrp('vi-2', { virtualAddresses: [{ address: '10.0.0.10' }], virtualRouterId: 52 }),
+        vrrp('vi-3', { virtualAddresses: [{ address: '10.0.0.11' }] }),
+      ]),
+    ).toEqual([
+      { path: 'vrrp.vi-1.trackVirtualServices[0].virtualService', message: 'virtual service "api" does not exist' },
+      { path: 'vrrp.vi-2.virtualAddresses[0].address', message: '10.0.0.10 is already carried by VRRP instance "vi-1"' },
+      { path: 'vrrp.vi-3.virtualRouterId', message: '51 on eth0 is already used by VRRP instance "vi-1" on the same director' },
+    ]);
+  });
+
+  it('allows one router id on different directors or interfaces', () => {
+    expect(
+      checkDesiredState([
+        ...hosts,
+        vrrp('vi-1', { priorities: { director1: 100 } }),
+        vrrp('vi-2', { priorities: { director2: 100 }, virtualAddresses: [{ address: '10.0.0.11' }] }),
+        vrrp('vi-3', { interface: 'eth1', virtualAddresses: [{ address: '10.0.0.12' }] }),
+      ]),
+    ).toEqual([]);
+  });
+
+  it('sync group members run on the same directors', () => {
+    expect(
+      checkDesiredState([
+        ...hosts,
+        vrrp('vi-1', { syncGroup: 'g1' }),
+        vrrp('vi-2', { syncGroup: 'g1', priorities: { director1: 100 }, virtualRouterId: 52, virtualAddresses: [{ address: '10.0.0.11' }] }),
+      ]),
+    ).toEqual([{ path: 'vrrp.vi-2.syncGroup', message: 'members of sync group "g1" must run on the same directors as "vi-1"' }]);
+  });
+
+  it('replication monitors run on data hosts and read pools exist', () => {
+    const cluster = d({
+      kind: 'replication-cluster',
+      id: 'mysql',
+      engine: 'mysql',
+      nodes: [
+        { name: 'db1', address: '10.0.4.1', port: 3306, role: 'primary' },
+        { name: 'db2', address: '10.0.1.1', port: 3306, role: 'replica' },
+      ],
+      credentials: { user: 'monitor' },
+      readPool: { virtualService: 'reads' },
+      monitorHosts: ['web1'],
+    });
+    expect(checkDesiredState([...hosts, web, cluster])).toEqual([
+      { path: 'replication.mysql.monitorHosts[0]', message: 'host "web1" does not have the data role' },
+      { path: 'replication.mysql.readPool.virtualService', message: 'virtual service "reads" does not exist' },
+    ]);
+  });
+});
+
+describe('referencesTo', () => {
+  it('lists what deleting an object would break', () => {
+    const objects = [...hosts, web, vrrp('vi-1', { trackVirtualServices: [{ virtualService: 'web' }] })];
+    expect(referencesTo(objects, web)).toEqual(['vrrp.vi-1']);
+    expect(referencesTo(objects, hosts[0]!)).toEqual(['vrrp.vi-1']);
+    expect(referencesTo(objects, hosts[2]!)).toEqual([]);
+  });
+});
