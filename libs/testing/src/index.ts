@@ -9,3 +9,5 @@ export { startNginx } from './nginx.js';
 export type { NginxOptions, NginxServer, NginxSite, NginxSiteOptions } from './nginx.js';
 export { eventually, memoryLogger } from './wait.js';
 export type { LogRecord } from './wait.js';
+export { startTcpProxy } from './tcp-proxy.js';
+export type { TcpProxy } from './tcp-proxy.js';
