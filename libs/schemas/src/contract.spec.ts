@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { subjectFor, subjectPattern } from './contract.js';
+import { SubjectError, subjectFor, subjectPattern } from './contract.js';
 
 describe('subject names', () => {
   it('fills tokens and builds the wildcard pattern', () => {
@@ -13,5 +13,6 @@ describe('subject names', () => {
     expect(() => subjectFor('fulcrum.cmd.{host}', { host: 'a.b' })).toThrow(/not a NATS token/);
     expect(() => subjectFor('fulcrum.cmd.{host}', { host: '>' })).toThrow(/not a NATS token/);
     expect(() => subjectFor('fulcrum.cmd.{host}', {})).toThrow(/no value for \{host\}/);
+    expect(() => subjectFor('fulcrum.cmd.{host}', { host: 'a b' })).toThrow(SubjectError);
   });
 });

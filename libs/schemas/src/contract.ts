@@ -41,6 +41,11 @@ export const defineBucket = <T>(
   opts: { ttlMs?: number; history?: number } = {},
 ): Bucket<T> => ({ bucket, schema, ...opts });
 
+/** A subject name cannot be filled in: a missing token or one that would change the subject's shape. */
+export class SubjectError extends Error {
+  override readonly name = 'SubjectError';
+}
+
 const TOKEN = /\{([a-zA-Z]+)\}/g;
 /** A NATS token may not contain '.', '*', '>' or whitespace. */
 const SAFE_TOKEN = /^[^.*>\s]+$/;
@@ -49,8 +54,8 @@ const SAFE_TOKEN = /^[^.*>\s]+$/;
 export function subjectFor(name: string, tokens: Record<string, string>): string {
   return name.replace(TOKEN, (_, key: string) => {
     const value = tokens[key];
-    if (value === undefined) throw new Error(`subject ${name}: no value for {${key}}`);
-    if (!SAFE_TOKEN.test(value)) throw new Error(`subject ${name}: {${key}} = ${JSON.stringify(value)} is not a NATS token`);
+    if (value === undefined) throw new SubjectError(`subject ${name}: no value for {${key}}`);
+    if (!SAFE_TOKEN.test(value)) throw new SubjectError(`subject ${name}: {${key}} = ${JSON.stringify(value)} is not a NATS token`);
     return value;
   });
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { commandReply } from './commands.js';
 import {
   DESIRED_BUCKET,
   DesiredKeyError,
@@ -14,7 +16,7 @@ import {
   parseKvToken,
   statusKey,
 } from './desired.js';
-import { statusBucket } from './events.js';
+import { fulcrumEvent, statusBucket } from './events.js';
 import { checkContract } from './issues.js';
 
 // NATS KV keys allow [-/_=.a-zA-Z0-9]; a key must not start or end with '.'.
@@ -84,5 +86,24 @@ describe('status keys', () => {
     expect(() => statusKey('health', 'Director 1')).toThrow(/host name "Director 1"/);
     expect(() => statusKey('health.x', 'director1')).toThrow(/status type/);
     expect(() => statusKey('health', 'director1', '')).toThrow(/must not be empty/);
+  });
+});
+
+describe('JSON Schema for the API documentation', () => {
+  it('converts every contract schema both ways, with secrets marked writeOnly', () => {
+    for (const io of ['input', 'output'] as const) {
+      for (const schema of [desiredObject, fulcrumEvent, commandReply]) {
+        expect(() => z.toJSONSchema(schema, { io })).not.toThrow();
+      }
+    }
+    const text = JSON.stringify(z.toJSONSchema(desiredObject, { io: 'input' }));
+    const writeOnly: string[] = [];
+    const walk = (node: unknown, key: string): void => {
+      if (node === null || typeof node !== 'object') return;
+      if ((node as { writeOnly?: boolean }).writeOnly) writeOnly.push(key);
+      for (const [k, v] of Object.entries(node)) walk(v, k);
+    };
+    walk(JSON.parse(text), '');
+    expect(writeOnly.sort()).toEqual(['clientPassword', 'password', 'password', 'password', 'sentinelPassword']);
   });
 });
