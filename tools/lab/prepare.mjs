@@ -77,7 +77,8 @@ export function recipeId() {
 /** The kernel package `linux-image-amd64` depends on, from `apt-cache depends` output. */
 export function parseImagePackage(aptCacheDepends) {
   for (const line of aptCacheDepends.split('\n')) {
-    const m = /^\s*Depends:\s*(linux-image-(\d[\w.+-]*)-amd64)\s*$/.exec(line);
+    // The ABI has no flavour in it: 6.1.0-56 (bookworm), 6.12.43+deb13 (trixie); not -cloud or -rt.
+    const m = /^\s*Depends:\s*(linux-image-(\d+\.\d+\.\d+[-+][0-9a-z.+]*)-amd64)\s*$/.exec(line);
     if (m) return { package: m[1], abi: m[2], kver: `${m[2]}-amd64` };
   }
   return null;

@@ -46,6 +46,12 @@ export function guestEnv(host: NodeJS.ProcessEnv, extra: Record<string, string>,
   return env;
 }
 
+/** A shell command line that runs argv with exactly this environment. */
+export function commandLine(env: Record<string, string>, argv: readonly string[]): string {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  return ['env', '-i', ...vars, ...argv.map(shellQuote)].join(' ');
+}
+
 /**
  * The guest's stage-2 script, run by the host's /bin/sh as pid 1 after the initramfs has switched
  * to the overlaid host root. It finishes the mounts, says "up" through the control share (the host's
@@ -85,10 +91,9 @@ export function stage2Script(plan: GuestPlan): string {
     lines.push(`sh -e <<'FULCRUM_TOPOLOGY' || fail "building the topology failed"\n${plan.topologyScript.trimEnd()}\nFULCRUM_TOPOLOGY`);
   }
   lines.push(`cd ${q(plan.cwd)} || fail "cd ${plan.cwd.replace(/"/g, '')}"`);
-  const env = Object.entries(plan.env).map(([k, v]) => `${k}=${q(v)}`);
   if (plan.command) {
     // No stdin: the console is not the command's to read, as on a CI runner.
-    const run = `env -i ${env.join(' ')} ${plan.command.map(q).join(' ')} </dev/null`;
+    const run = `${commandLine(plan.env, plan.command)} </dev/null`;
     if (plan.pipeOutput) {
       lines.push(`{ ${run} 2>&1; echo $? > $ctl/rc; } | cat`, 'finish "$(cat $ctl/rc 2>/dev/null || echo 125)"');
     } else {
@@ -101,7 +106,7 @@ export function stage2Script(plan: GuestPlan): string {
       `exec 0<>/dev/ttyS0 1>&0 2>&0`,
       t ? `stty rows ${t.rows} cols ${t.cols} 2>/dev/null` : ':',
       plan.banner ? `printf '%s\\n' ${q(plan.banner)}` : ':',
-      `env -i ${env.join(' ')} PS1='lab:\\w# ' setsid -c bash --norc -i`,
+      commandLine({ ...plan.env, PS1: 'lab:\\w# ' }, ['setsid', '-c', 'bash', '--norc', '-i']),
       'finish $?',
     );
   }

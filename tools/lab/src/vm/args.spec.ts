@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { parseLabArgs, UsageError } from './args.js';
+
+describe('parseLabArgs', () => {
+  it('takes the command after --, as tools/test/run.mjs passes it', () => {
+    const o = parseLabArgs(['--results', '/r', '--', '/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel'], '/repo');
+    expect(o.command).toEqual(['/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel']);
+    expect(o.results).toBe('/r');
+    expect(o).toMatchObject({ shell: false, topology: 'none', memMb: 2048, timeoutSec: 3600, bootTimeoutSec: 60, kvm: false });
+  });
+
+  it('takes the command from the first word that is not an option (npm run lab -- ipvsadm -Ln)', () => {
+    expect(parseLabArgs(['ipvsadm', '-Ln']).command).toEqual(['ipvsadm', '-Ln']);
+    expect(parseLabArgs(['--mem', '1024', 'sh', '-c', 'exit 3']).command).toEqual(['sh', '-c', 'exit 3']);
+  });
+
+  it('accepts --flag=value and resolves a relative results directory against the cwd', () => {
+    const o = parseLabArgs(['--results=out', '--topology=nat', '--mem=512', '--env', 'A=b=c', '--env=EMPTY=', 'true'], '/work');
+    expect(o).toMatchObject({ results: '/work/out', topology: 'nat', memMb: 512, env: { A: 'b=c', EMPTY: '' } });
+  });
+
+  it('gives the shell the seeds topology and no time limit unless told otherwise', () => {
+    expect(parseLabArgs(['--shell'])).toMatchObject({ shell: true, command: [], topology: 'seeds', timeoutSec: null });
+    expect(parseLabArgs(['--shell', '--topology', 'none']).topology).toBe('none');
+  });
+
+  it('shortens the boot timeout with --kvm, where a hang is the known failure', () => {
+    expect(parseLabArgs(['--kvm', 'true']).bootTimeoutSec).toBe(20);
+    expect(parseLabArgs(['--kvm', '--boot-timeout', '5', 'true']).bootTimeoutSec).toBe(5);
+  });
+
+  it('treats --timeout 0 as no limit', () => {
+    expect(parseLabArgs(['--timeout', '0', 'true']).timeoutSec).toBeNull();
+    expect(parseLabArgs(['--timeout', '90', 'true']).timeoutSec).toBe(90);
+  });
+
+  it('returns help without demanding a command', () => {
+    expect(parseLabArgs(['--help']).help).toBe(true);
+  });
+
+  it.each([
+    [[], 'no command given (or use --shell)'],
+    [['--shell', 'ls'], '--shell takes no command'],
+    [['--topology', 'ring', 'true'], '--topology: unknown topology "ring" (seeds, nat, none)'],
+    [['--mem', 'lots', 'true'], '--mem: "lots" is not a positive whole number'],
+    [['--mem', '128', 'true'], '--mem: the guest needs at least 256 MB'],
+    [['--boot-timeout', '0', 'true'], '--boot-timeout: "0" is not a positive whole number'],
+    [['--env', 'NOEQUALS', 'true'], '--env: "NOEQUALS" is not NAME=VALUE'],
+    [['--results'], '--results needs a value'],
+    [['--frobnicate', 'true'], 'unknown option --frobnicate'],
+  ])('refuses %j: %s', (argv, message) => {
+    expect(() => parseLabArgs(argv)).toThrow(new UsageError(message));
+  });
+});
