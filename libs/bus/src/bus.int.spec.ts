@@ -78,6 +78,32 @@ describe('bus over a real, authenticated nats-server', () => {
       expect(bus.state).toBe('connected');
     });
 
+    it('authenticates with a token, and refuses a wrong one', async () => {
+      const tokenServer = await startNats({ jetstream: false, auth: { token: 'right-token' } });
+      try {
+        await expect(connectBus({ servers: tokenServer.url, name: 't', auth: { token: 'wrong' } })).rejects.toBeInstanceOf(
+          BusAuthenticationError,
+        );
+        const bus = await connectBus({ servers: tokenServer.url, name: 't', auth: { token: 'right-token' } });
+        expect(bus.state).toBe('connected');
+        await bus.close();
+      } finally {
+        await tokenServer.dispose();
+      }
+    });
+
+    it('waits for a server that is not up yet when asked to', async () => {
+      const later = await startNats({ jetstream: false });
+      await later.stop();
+      const connecting = connectBus({ servers: later.url, name: 'patient', waitForServer: true, reconnectWaitMs: 100 });
+      await new Promise((r) => setTimeout(r, 300));
+      await later.start();
+      const bus = await connecting;
+      expect(bus.state).toBe('connected');
+      await bus.close();
+      await later.dispose();
+    });
+
     it('fails fast with BusUnavailableError when nothing listens', async () => {
       const started = Date.now();
       await expect(connectBus({ servers: 'nats://127.0.0.1:1', name: 't' })).rejects.toBeInstanceOf(BusUnavailableError);

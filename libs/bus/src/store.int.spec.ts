@@ -1,4 +1,4 @@
-import { defineBucket } from '@fulcrum/schemas';
+import { defineBucket, desiredBucket, statusBucket } from '@fulcrum/schemas';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- lint lets only apps' specs use the harness; change asked of the lead
 import { eventually, memoryLogger, startNats, startTcpProxy, type NatsServer } from '@fulcrum/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -83,6 +83,38 @@ describe('KV store over a real nats-server', () => {
     await expect(store.put('vs web', vs(80))).rejects.toBeInstanceOf(InvalidKeyError);
     await expect(store.put('vs..web', vs(80))).rejects.toBeInstanceOf(InvalidKeyError);
     expect(await store.get('vs.web')).toBeNull();
+  });
+
+  describe('opening buckets', () => {
+    it('creates the contract\'s buckets with their history and TTL', async () => {
+      const bus = await open();
+      const desired = await openStore(bus, desiredBucket);
+      const status = await openStore(bus, statusBucket);
+      expect((await desired.readAll()).revision).toBe(0);
+      const jsm = await jetstreamManager(raw);
+      const desiredInfo = await jsm.streams.info(`KV_${desired.bucket}`);
+      const statusInfo = await jsm.streams.info(`KV_${status.bucket}`);
+      expect(desiredInfo.config.max_msgs_per_subject).toBe(desiredBucket.history);
+      expect(desiredInfo.config.max_age).toBe(0);
+      expect(statusInfo.config.max_age).toBe((statusBucket.ttlMs ?? 0) * 1_000_000);
+    });
+
+    it('uses a bucket that exists with other settings as it is', async () => {
+      const { logger, records } = memoryLogger();
+      const bus = await open({ logger });
+      const first = await freshStore(bus, { history: 1 });
+      await first.put('vs.a', vs(1));
+      const again = await openStore(bus, defineBucket(first.bucket, service, { history: 5 }));
+      expect((await again.get('vs.a'))?.value).toEqual(vs(1));
+      expect(records.some((r) => r.msg === 'bucket exists with other settings; using it unchanged')).toBe(true);
+    });
+
+    it('refuses to bind to a bucket that does not exist', async () => {
+      const bus = await open();
+      await expect(openStore(bus, defineBucket('nowhere', service), { bindOnly: true })).rejects.toThrow(
+        /open bucket nowhere: the bucket does not exist/,
+      );
+    });
   });
 
   describe('revisions', () => {

@@ -64,7 +64,6 @@ export interface OpenStoreOptions {
 
 const KEY = /^[-/=.\w]+$/;
 const OPERATION_HEADER = 'KV-Operation';
-const STREAM_NAME_IN_USE = 10058;
 
 function checkKey(key: string): void {
   if (!KEY.test(key) || key.startsWith('.') || key.endsWith('.') || key.includes('..')) throw new InvalidKeyError(key);
@@ -256,6 +255,8 @@ class KvWatch<T> implements StoreWatch<T> {
     this.stopped = true;
     this.halt.abort();
     this.current?.stop();
+    // Runs the generator's cleanup even if nobody asks for the next change any more.
+    void this.generator.return(undefined);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<StoreChange<T>> {
@@ -340,15 +341,24 @@ export async function openStore<T>(bus: Bus, bucket: Bucket<T>, opts: OpenStoreO
   };
   let kv: KV;
   try {
-    if (opts.bindOnly) kv = await bus.kvm.open(bucket.bucket, config);
-    else {
+    if (opts.bindOnly) {
+      kv = await bus.kvm.open(bucket.bucket, config);
       try {
-        kv = await bus.kvm.create(bucket.bucket, config);
+        await kv.status();
       } catch (err) {
-        if (!(err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE)) throw err;
-        // Another version of the service made it with other settings: use it as it is.
-        bus.log.warn({ bucket: bucket.bucket, err }, 'bucket exists with other settings; using it unchanged');
-        kv = await bus.kvm.open(bucket.bucket, config);
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+          throw new BusError(`${what}: the bucket does not exist`, { cause: err });
+        }
+        throw err;
+      }
+    } else {
+      // Creates the bucket, or opens it unchanged when it exists (possibly made with other settings).
+      kv = await bus.kvm.create(bucket.bucket, config);
+      const status = await kv.status();
+      const want = { history: config.history, ttlMs: bucket.ttlMs ?? 0 };
+      const have = { history: status.history, ttlMs: status.ttl };
+      if (want.history !== have.history || want.ttlMs !== have.ttlMs) {
+        bus.log.warn({ bucket: bucket.bucket, want, have }, 'bucket exists with other settings; using it unchanged');
       }
     }
   } catch (err) {
