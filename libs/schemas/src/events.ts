@@ -33,6 +33,8 @@ export const healthData = z
     realServer: z.object({ address: ipAddr, port: anyPort }).strict(),
     state: serverState,
     previous: z.enum(['up', 'down', 'unknown']),
+    /** Weight the checks ask for when they adjust it (script dynamicWeight, file weight); absent = configured. */
+    weight: z.number().int().min(0).max(65535).optional(),
     /** The check results that led to this state. */
     checks: z.array(z.object({ type: z.enum(HEALTH_CHECK_TYPES), ok: z.boolean(), message: z.string().max(500).optional() }).strict()),
     reason: z.string().max(500),

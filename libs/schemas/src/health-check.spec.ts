@@ -58,6 +58,15 @@ describe("keepalived's defaults", () => {
     expect(parse({ type: 'icmp', interval: 2 })).toMatchObject({ interval: 2, retries: 1 });
   });
 
+  it('gives each parsed check its own default lists', () => {
+    const a = parse({ type: 'http', urls: [{ path: '/' }] });
+    if (a.type !== 'http') throw new Error('type');
+    a.urls[0]?.statusCodes.push(404);
+    const b = parse({ type: 'http', urls: [{ path: '/' }] });
+    if (b.type !== 'http') throw new Error('type');
+    expect(b.urls[0]?.statusCodes).toEqual(['200-299']);
+  });
+
   it('documents one default per keyword', () => {
     expect(CHECK_DEFAULTS).toMatchObject({ interval: 60, connectTimeout: 5, retries: 1, delayBeforeRetry: 1, httpDelayBeforeRetry: 3 });
     expect(HEALTH_CHECK_TYPES).toEqual(['tcp', 'http', 'https', 'smtp', 'dns', 'udp', 'icmp', 'script', 'file']);

@@ -72,7 +72,10 @@ export const vrrpInstanceObject = z
     /** Seconds between adverts: v2 whole seconds 1..255; v3 0.01..40.95 in steps of 0.01. */
     advertInterval: z.number().positive().default(VRRP_DEFAULTS.advertInterval),
     virtualAddresses: z.array(virtualAddress).min(1, { message: 'needs at least one virtual address' }),
-    /** Send adverts to these peers instead of multicast (unicast_peer); empty = multicast. */
+    /**
+     * Send adverts to these addresses instead of multicast (unicast_peer); empty = multicast. List every director's
+     * address: each one sends to all the others and skips its own.
+     */
     unicastPeers: z.array(ipAddr).default([]),
     /** A higher-priority backup takes over from a live master (preempt / nopreempt). */
     preempt: z.boolean().default(VRRP_DEFAULTS.preempt),
