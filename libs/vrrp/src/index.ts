@@ -12,7 +12,8 @@
 // - a master that hears a lower priority advert answers with its own at once (lowerPrioNoAdvert
 //   turns that off), which ends a split brain within one advert of the lower master;
 // - the VRRP message must be exactly as long as its address count says; no TTL check from unicast
-//   peers; a v2 advert with another interval is dropped; the address list must match when given;
+//   peers, and a multicast socket drops unicast adverts (and the reverse); a v2 advert with another
+//   interval is dropped; the address list must match when given;
 // - two address owners: the one that hears the other steps down to 254 (RFC: drop the advert);
 // - preempt_delay runs from the first advert of a lower priority master; `state MASTER` shortens the
 //   first master-down timer; tracked weights keep the priority within 1..254.

@@ -90,7 +90,7 @@ export interface VrrpClock {
  * its own: the agent feeds events and carries out the actions; time comes from the clock.
  */
 export class VrrpInstance {
-  readonly config: Required<Omit<VrrpInstanceConfig, 'preemptDelayMs'>> & { readonly preemptDelayMs: number };
+  readonly config: Required<VrrpInstanceConfig>;
   private readonly primary: Uint8Array;
   private current: VrrpState = 'initialize';
   private basePriority: number;

@@ -16,7 +16,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const REASONS = new Set(['truncated', 'length', 'ip-header', 'protocol', 'ttl', 'version', 'type', 'family', 'auth-type', 'checksum', 'interval']);
+const REASONS = new Set(['truncated', 'length', 'ip-header', 'protocol', 'ttl', 'version', 'type', 'family', 'auth-type', 'checksum', 'interval', 'destination']);
 
 function wellFormed(r: DecodeResult): boolean {
   if (!r.ok) return REASONS.has(r.reason) && typeof r.detail === 'string' && r.detail.length > 0;

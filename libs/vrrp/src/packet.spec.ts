@@ -203,9 +203,20 @@ describe('decodePacket drops, with the reason the agent counts', () => {
     });
   }
 
-  it('does not insist on TTL 255 from unicast peers (keepalived does not)', () => {
-    const ttl64 = patched(good, (b) => (b[8] = 64));
-    expect(decodePacket(ttl64, { family: 'ipv4', hasIpHeader: true, unicast: true }).ok).toBe(true);
+  it('unicast peers: no TTL 255 check (as keepalived), and only unicast destinations either way', () => {
+    const unicast = { family: 'ipv4', hasIpHeader: true, unicast: true } as const;
+    const toPeer = encodeIpv4Packet(
+      { version: 2, vrid: 52, priority: 100, intervalMs: 1000, addresses: ['10.201.0.102'] },
+      { srcAddr: '10.201.0.1', dstAddr: '10.201.0.2', ttl: 64 },
+    );
+    expect(decodePacket(toPeer, unicast).ok).toBe(true);
+    expect(decodePacket(patched(toPeer, (b) => (b[8] = 255)), withIp)).toMatchObject({ ok: false, reason: 'destination' });
+    expect(decodePacket(good, unicast)).toMatchObject({ ok: false, reason: 'destination' });
+    const v6 = keepalivedCaptures.v3Ipv6Advert;
+    expect(decodePacket(hex(v6.vrrp), { family: 'ipv6', srcAddr: v6.srcAddr, dstAddr: v6.dstAddr, unicast: true })).toMatchObject({
+      ok: false,
+      reason: 'destination',
+    });
   });
 
   it('accepts the pre-1.3.6 keepalived unicast v3 checksum (224.0.0.18 in the pseudo-header) and says so', () => {

@@ -170,7 +170,7 @@ export type DecodeContext =
   | {
       readonly family: 'ipv4';
       readonly hasIpHeader: true;
-      /** Unicast peers: keepalived does not insist on TTL 255 then. */
+      /** Unicast peers: accept only unicast destinations, and no TTL 255 check (keepalived). */
       readonly unicast?: boolean;
     }
   | {
@@ -180,6 +180,7 @@ export type DecodeContext =
       readonly dstAddr: string;
       /** IPv4 TTL or IPv6 hop limit (from IPV6_HOPLIMIT ancillary data); unchecked when absent. */
       readonly ttl?: number;
+      /** Unicast peers: accept only unicast destinations, and no TTL 255 check (keepalived). */
       readonly unicast?: boolean;
     };
 
@@ -194,7 +195,8 @@ export type DecodeDropReason =
   | 'family'
   | 'auth-type'
   | 'checksum'
-  | 'interval';
+  | 'interval'
+  | 'destination';
 
 export interface PacketInfo {
   readonly family: AddressFamily;
@@ -215,7 +217,8 @@ const drop = (reason: DecodeDropReason, detail: string): DecodeResult => ({ ok: 
 /**
  * Parses and verifies a received VRRP packet, with keepalived's receive rules (vrrp_check_packet) for
  * everything that does not depend on the local instance: exact length, TTL/hop limit 255 (unless
- * unicast), version 2 or 3, type advertisement, v2 auth type, checksum. The instance-specific
+ * unicast), version 2 or 3, type advertisement, v2 auth type, checksum, multicast or unicast
+ * destination as the socket expects. The instance-specific
  * checks (VRID, configured version, password, interval, address list) are `checkAdvert`.
  * Never throws on any buffer; a context that is not usable throws a VrrpConfigError.
  */
@@ -285,6 +288,12 @@ export function decodePacket(buf: Uint8Array, ctx: DecodeContext): DecodeResult 
     } else {
       return drop('checksum', `VRRPv3 checksum 0x${hex16(checksum)} does not match the pseudo-header and message`);
     }
+  }
+
+  // keepalived: a multicast instance takes only multicast adverts, a unicast one only unicast.
+  const multicast = family === 'ipv4' ? ((dst[0] as number) & 0xf0) === 0xe0 : dst[0] === 0xff;
+  if (multicast === Boolean(ctx.unicast)) {
+    return drop('destination', `${multicast ? 'multicast' : 'unicast'} advert to ${formatAddress(family, dst)}, this socket expects ${ctx.unicast ? 'unicast' : 'multicast'}`);
   }
 
   let intervalMs: number;
