@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+export { describeAppBin, type AppBinSuite } from './app-bin-suite.js';
 
 /** The repository root, for specs that run an app's bin. */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -115,4 +118,12 @@ function collect(child: ChildProcess) {
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const closed = once(child, 'close');
   return { done: async () => (await closed, { stdout, stderr }) };
+}
+
+/** `deploy/systemd/fulcrum-<app>.service` with /opt/fulcrum pointed at this checkout, in `dir`. */
+export function unitForCheckout(app: string, dir: string): string {
+  const text = readFileSync(join(repoRoot, 'deploy', 'systemd', `fulcrum-${app}.service`), 'utf8');
+  const path = join(dir, `fulcrum-${app}.service`);
+  writeFileSync(path, text.replaceAll('/opt/fulcrum/', `${repoRoot}/`));
+  return path;
 }

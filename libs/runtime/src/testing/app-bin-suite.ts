@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, runBin, startBin, unitForCheckout } from './index.js';
+
+export interface AppBinSuite {
+  /** Directory under apps/. */
+  app: string;
+  /** The bin name (= app, except fulcrumctl). */
+  bin: string;
+  /** Environment prefix of its config. */
+  envPrefix: string;
+  /** A long-running service (status server, systemd unit) rather than a command-line tool. */
+  service?: { statusPort: number };
+  /**
+   * Also check the answers to bad input (the same runtime code in every app, so one service and
+   * the CLI are enough; each spawn costs a second or more on a busy machine).
+   */
+  badInput?: boolean;
+}
+
+/**
+ * What every Fulcrum program must do, checked on the real bin in a child process: --help and
+ * --version, the example config passes --check-config with its secret hidden, bad input exits 2
+ * naming the problem, and a service starts, answers on its status port and stops cleanly on SIGTERM.
+ */
+export function describeAppBin(suite: AppBinSuite): void {
+  const bin = join(repoRoot, 'apps', suite.app, 'bin', `${suite.bin}.mjs`);
+  const example = join(repoRoot, 'deploy', 'config', `${suite.bin}.example.yaml`);
+  const dir = mkdtempSync(join(tmpdir(), `fulcrum-${suite.bin}-`));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe(`${suite.bin} bin`, () => {
+    it('prints usage with its options, config keys and variables, and exits 0', async () => {
+      const r = await runBin(bin, ['--help']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${suite.bin} \\d+\\.\\d+\\.\\d+: \\w`));
+      expect(r.stdout).toMatch(/-c, --config FILE/);
+      expect(r.stdout).toMatch(new RegExp(`log\\.level +${suite.envPrefix}LOG__LEVEL`));
+      if (suite.service) expect(r.stdout).toMatch(new RegExp(`${suite.envPrefix}STATUS__PORT\\n.*default ${suite.service.statusPort}`));
+      const v = await runBin(bin, ['--version']);
+      expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${suite.bin} \\d+\\.\\d+\\.\\d+\\n$`)) });
+    });
+
+    it('accepts its example config and prints it with the secrets hidden', async () => {
+      const r = await runBin(bin, ['--config', example, '--check-config']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/configuration OK/);
+      if (suite.service) {
+        expect(r.stdout).toMatch(/password: "?\[redacted\]"?/);
+        expect(r.stdout).not.toContain('change-me');
+      }
+    });
+
+    if (suite.badInput) {
+      it('refuses an unknown option and a bad config with exit code 2, naming the problem', async () => {
+        const opt = await runBin(bin, ['--bogus']);
+        expect(opt.code).toBe(2);
+        expect(opt.stderr).toBe(`${suite.bin}: unknown option --bogus\nTry '${suite.bin} --help' for more information.\n`);
+
+        const bad = join(dir, 'bad.yaml');
+        writeFileSync(bad, 'log:\n  level: loud\n  colour: true\n');
+        const cfg = await runBin(bin, ['--config', bad]);
+        expect(cfg.code).toBe(2);
+        expect(cfg.stderr).toContain(`invalid configuration in ${bad}:`);
+        expect(cfg.stderr).toMatch(/log\.level \(line 2\): must be one of/);
+        expect(cfg.stderr).toMatch(/log\.colour \(line 3\): unknown key/);
+        expect(cfg.stderr).not.toMatch(/\n\s+at /); // no stack trace
+
+        const env = await runBin(bin, ['--check-config'], { env: { [`${suite.envPrefix}LOG__PRETTY`]: 'maybe' } });
+        expect(env.code).toBe(2);
+        expect(env.stderr).toContain(`log.pretty (from ${suite.envPrefix}LOG__PRETTY): "maybe" is not a boolean`);
+      });
+    }
+
+    const service = suite.service;
+    if (service) {
+      it('starts, serves /healthz, /readyz and /metrics on loopback, and exits 0 on SIGTERM', async () => {
+        const run = startBin(bin, [], { env: { [`${suite.envPrefix}STATUS__PORT`]: '0', [`${suite.envPrefix}HOST`]: 'spec-host' } });
+        try {
+          const started = await run.waitForLine((l) => l.msg === 'started');
+          expect(started).toMatchObject({ service: suite.bin, host: 'spec-host', status: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+          const url = started.status as string;
+          expect((await fetch(`${url}/healthz`)).status).toBe(200);
+          expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ ready: true, failing: [] });
+          const metrics = await (await fetch(`${url}/metrics`)).text();
+          expect(metrics).toContain(`fulcrum_service_info{service="${suite.bin}"`);
+        } finally {
+          const exit = await run.stop('SIGTERM');
+          expect(exit).toEqual({ code: 0, signal: null });
+        }
+        expect(run.lines.map((l) => l.msg)).toEqual(['started', 'stopping', 'stopped']);
+        expect(run.stderr()).toBe('');
+      });
+
+      it('has a systemd unit that systemd accepts', () => {
+        const unit = unitForCheckout(suite.bin, dir);
+        // Throws (with systemd's complaint) on any problem in the unit.
+        execFileSync('systemd-analyze', ['verify', '--man=no', unit], { stdio: 'pipe' });
+      });
+    }
+  });
+}
