@@ -1,12 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, makeTempDir, startProcess, type ManagedServer } from '@fulcrum/testing';
 
-/** A TCP server on 127.0.0.1 that runs `onConnection` for each client; sockets are destroyed on close(). */
-export async function startRawServer(onConnection: (socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+/** A TCP server on `host` that runs `onConnection` for each client; sockets are destroyed on close(). */
+export async function startRawServer(onConnection: (socket: Socket) => void, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
@@ -14,7 +14,7 @@ export async function startRawServer(onConnection: (socket: Socket) => void): Pr
     s.on('error', () => s.destroy());
     onConnection(s);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('raw server has no port');
   return {
@@ -38,8 +38,11 @@ export async function startUdpServer(reply: (msg: Buffer) => Buffer | null, fami
   return { port: socket.address().port, close: () => socket.close() };
 }
 
-/** Debian's dnsmasq on 127.0.0.1, authoritative for nothing and forwarding nowhere: only `--address` entries answer. */
-export async function startDnsmasq(addresses: Record<string, string>): Promise<ManagedServer> {
+/**
+ * Debian's dnsmasq on 127.0.0.1 forwarding nowhere: `hosts` (name -> IPv4 address) answer, other
+ * types of those names get NOERROR without records, other names under .test get NXDOMAIN, the rest REFUSED.
+ */
+export async function startDnsmasq(hosts: Record<string, string>): Promise<ManagedServer> {
   const dir = makeTempDir('dnsmasq');
   const port = await freePort();
   return startProcess({
@@ -57,7 +60,8 @@ export async function startDnsmasq(addresses: Record<string, string>): Promise<M
       '--pid-file=',
       '--user=root',
       '--log-facility=-',
-      ...Object.entries(addresses).map(([name, ip]) => `--address=/${name}/${ip}`),
+      '--local=/test/',
+      ...Object.entries(hosts).map(([name, ip]) => `--host-record=${name},${ip}`),
     ],
     dir,
     host: '127.0.0.1',
@@ -77,4 +81,38 @@ export async function startSmtpd(hostname: string): Promise<ManagedServer> {
   const check = spawnSync('smtpd', ['-n', '-f', config], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` } });
   if (check.status !== 0) throw new Error(`smtpd config refused: ${check.stderr}`);
   return startProcess({ name: 'smtpd', command: 'smtpd', args: ['-d', '-f', config], dir, host: '127.0.0.1', port });
+}
+
+const BLACKHOLE = `
+import socket, sys, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)
+fill = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(c)
+time.sleep(0.2)
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+`;
+
+/**
+ * A listening port whose accept queue is full and never drained, so the kernel drops new SYNs
+ * and a connect hangs: a TCP connect timeout on loopback. Node's listeners always accept, so
+ * the listener is Debian's python3; it exits when its stdin closes.
+ */
+export async function startBlackholeListener(): Promise<{ port: number; close(): void }> {
+  const child = spawn('/usr/bin/python3', ['-c', BLACKHOLE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  return {
+    port,
+    close: () => {
+      child.stdin.end();
+      child.kill('SIGKILL');
+    },
+  };
 }

@@ -1,0 +1,70 @@
+import { freePort } from '@fulcrum/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tcpCheck } from './tcp.js';
+import { startBlackholeListener, startRawServer } from './testing/servers.js';
+
+let peers: string[] = [];
+let server: Awaited<ReturnType<typeof startRawServer>>;
+beforeAll(async () => {
+  server = await startRawServer((s) => peers.push(`${s.remoteAddress}:${s.remotePort}`));
+});
+afterAll(() => server.close());
+
+describe('TCP check', () => {
+  it('is up when the handshake completes', async () => {
+    const r = await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000 });
+    expect(r).toMatchObject({ ok: true });
+  });
+
+  it('connects from the configured source address and port (bind before connect)', async () => {
+    peers = [];
+    const port = await freePort('127.0.0.3');
+    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000, source: { address: '127.0.0.3', port } })).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(peers).toEqual([`127.0.0.3:${port}`]);
+  });
+
+  it('works over IPv6 loopback', async () => {
+    const v6 = await startRawServer(() => undefined, '::1');
+    try {
+      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 1000 })).toMatchObject({ ok: true });
+      await v6.close();
+      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 1000 })).toMatchObject({
+        ok: false,
+        reason: 'refused',
+        message: `connection refused by [::1]:${v6.port}`,
+      });
+    } finally {
+      await v6.close();
+    }
+  });
+
+  it('fails refused when nothing listens', async () => {
+    expect(await tcpCheck({ address: '127.0.0.1', port: await freePort() }, { timeoutMs: 1000 })).toMatchObject({ ok: false, reason: 'refused' });
+  });
+
+  it('times out at connect_timeout when SYNs go unanswered', async () => {
+    const hole = await startBlackholeListener();
+    try {
+      const r = await tcpCheck({ address: '127.0.0.1', port: hole.port }, { timeoutMs: 500 });
+      expect(r).toMatchObject({ ok: false, reason: 'timeout', message: 'no answer within 500 ms while connecting' });
+      expect(r.latencyMs).toBeGreaterThanOrEqual(490);
+      expect(r.latencyMs).toBeLessThan(1000);
+    } finally {
+      hole.close();
+    }
+  });
+
+  it('fails with a clear error for a source address this host does not have, or a name instead of an address', async () => {
+    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000, source: { address: '192.0.2.1' } })).toMatchObject({
+      ok: false,
+      reason: 'error',
+      message: expect.stringMatching(/cannot use the source address \(EADDRNOTAVAIL/),
+    });
+    expect(await tcpCheck({ address: 'real1.example', port: 80 }, { timeoutMs: 1000 })).toMatchObject({
+      ok: false,
+      reason: 'error',
+      message: 'target address "real1.example" is not an IPv4 or IPv6 address',
+    });
+  });
+});
