@@ -28,6 +28,7 @@ export const debianPackages = [
   'nats-server', // the bus (JetStream)
   'nginx', // real servers
   'procps',
+  'python3', // VRRP interop spec's raw-socket helpers
   'qemu-system-x86', // the lab VM
   'redis-server', // session store
   'redis-tools', // redis-cli, redis-benchmark
