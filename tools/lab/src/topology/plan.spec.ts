@@ -32,14 +32,16 @@ describe('upScript', () => {
   });
 
   it('puts the bridge and its ports in the switch namespace', () => {
-    const sw = at("ip -n t-switch -batch - <<'EOF'");
+    const sw = at("ip -n t-switch -batch - <<'EOF' || fail 'creating the bridges'");
     expect(at('link add lan type bridge')).toBeGreaterThan(sw);
     expect(at('link set rs1-eth0 master lan')).toBeGreaterThan(at('link add lan type bridge'));
   });
 
   it('sets sysctls before the node\'s interfaces come up, lo first, routes last', () => {
-    const sysctl = at('ip netns exec t-rs1 sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2');
-    const batch = at("ip -n t-rs1 -batch - <<'EOF'");
+    const sysctl = at(
+      "ip netns exec t-rs1 sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 || fail 'setting the sysctls of rs1'",
+    );
+    const batch = at("ip -n t-rs1 -batch - <<'EOF' || fail 'configuring rs1'");
     expect(sysctl).toBeLessThan(batch);
     expect(lines[batch + 1]).toBe('link set lo up');
     expect(lines[batch + 2]).toBe('address add 10.99.0.100/32 dev lo');
@@ -49,6 +51,7 @@ describe('upScript', () => {
 
   it('stops at the first failure and runs one process per batch, not per step', () => {
     expect(lines[0]).toBe('set -e');
+    expect(lines[1]).toBe('fail() { echo "topology: $1 failed" >&2; exit 1; }');
     expect(lines.filter((l) => l.startsWith('ip ')).length).toBe(2 + 2 + 1);
   });
 });

@@ -9,9 +9,11 @@ export function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function batch(ns: string | null, lines: string[]): string {
+function batch(ns: string | null, lines: string[], what?: string): string {
   const target = ns === null ? 'ip' : `ip -n ${shellQuote(ns)}`;
-  return `${target} -batch - <<'EOF'\n${lines.join('\n')}\nEOF`;
+  // ip names only the line of the batch that failed: say which step the batch was.
+  const onError = what ? ` || fail ${shellQuote(what)}` : '';
+  return `${target} -batch - <<'EOF'${onError}\n${lines.join('\n')}\nEOF`;
 }
 
 /** Every namespace a topology creates, the bridges' namespace first. */
@@ -22,7 +24,7 @@ export function namespacesOf(spec: TopologySpec): string[] {
 /** The shell script that builds a topology; it stops at the first failing step (`set -e`). */
 export function upScript(spec: TopologySpec): string {
   const sw = namespaceOf(spec, switchNode);
-  const steps: string[] = ['set -e'];
+  const steps: string[] = ['set -e', 'fail() { echo "topology: $1 failed" >&2; exit 1; }'];
 
   const root = namespacesOf(spec).map((ns) => `netns add ${ns}`);
   for (const node of spec.nodes) {
@@ -32,7 +34,7 @@ export function upScript(spec: TopologySpec): string {
       );
     }
   }
-  steps.push(batch(null, root));
+  steps.push(batch(null, root, 'creating the namespaces and veth pairs'));
 
   const bridges = ['link set lo up'];
   for (const segment of spec.segments) bridges.push(`link add ${segment} type bridge`, `link set ${segment} up`);
@@ -42,14 +44,15 @@ export function upScript(spec: TopologySpec): string {
       bridges.push(`link set ${port} master ${iface.segment}`, `link set ${port} up`);
     }
   }
-  steps.push(batch(sw, bridges));
+  steps.push(batch(sw, bridges, 'creating the bridges'));
 
   for (const node of spec.nodes) {
     const ns = namespaceOf(spec, node.name);
     const sysctls = Object.entries(node.sysctls);
     // Before any interface is up, so that e.g. arp_ignore holds from the first packet.
     if (sysctls.length) {
-      steps.push(`ip netns exec ${ns} sysctl -q -w ${sysctls.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ')}`);
+      const words = sysctls.map(([k, v]) => shellQuote(`${k}=${v}`)).join(' ');
+      steps.push(`ip netns exec ${ns} sysctl -q -w ${words} || fail ${shellQuote(`setting the sysctls of ${node.name}`)}`);
     }
     // lo first: IPVS refuses DR destinations as "not unicast" in a namespace whose lo is down.
     const lines = ['link set lo up', ...node.loopback.map((a) => `address add ${a} dev lo`)];
@@ -65,7 +68,7 @@ export function upScript(spec: TopologySpec): string {
       if (r.src) words.push('src', r.src);
       lines.push(words.join(' '));
     }
-    steps.push(batch(ns, lines));
+    steps.push(batch(ns, lines, `configuring ${node.name}`));
   }
   return `${steps.join('\n')}\n`;
 }
