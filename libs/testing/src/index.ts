@@ -11,3 +11,5 @@ export { eventually, memoryLogger } from './wait.js';
 export type { LogRecord } from './wait.js';
 export { startTcpProxy } from './tcp-proxy.js';
 export type { TcpProxy } from './tcp-proxy.js';
+export { startMariadb } from './mariadb.js';
+export type { MariadbOptions, MariadbServer } from './mariadb.js';
