@@ -5,7 +5,13 @@ import { killGroup, lastLine, spawnGroup, TailBuffer } from './child.js';
 import { assertNumeric } from './socket.js';
 import type { CheckResult, NetworkProbeSpec, ProbeContext } from './types.js';
 
-export type IcmpCheckSpec = NetworkProbeSpec;
+export interface IcmpCheckSpec extends NetworkProbeSpec {
+  /**
+   * Runs ping through this prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to probe from a network
+   * namespace; argv only, never a shell.
+   */
+  prefix?: readonly string[];
+}
 
 /**
  * The ping program used: iputils' when installed, else busybox's. Node cannot open a raw or
@@ -29,6 +35,7 @@ export function icmpCheck(target: { address: string }, spec: IcmpCheckSpec, ctx?
     ping ??= pingCommand();
     const seconds = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
     const argv = [
+      ...(spec.prefix ?? []),
       ...ping,
       isIP(target.address) === 6 ? '-6' : '-4',
       '-c', '1',
