@@ -10,3 +10,8 @@ export { AddressError, RtnetlinkAddresses } from './address/control.js';
 export { NetlinkTransportError } from './genl-channel.js';
 export { NetnsError } from './netns.js';
 export { canonicalIp } from './ip.js';
+export type { VrrpSocket, VrrpSocketOptions } from './raw/vrrp-socket.js';
+export { IPPROTO_VRRP, openVrrpSocket } from './raw/vrrp-socket.js';
+export type { ArpAnnouncer, ArpAnnouncerOptions } from './raw/arp-announcer.js';
+export { openArpAnnouncer } from './raw/arp-announcer.js';
+export { RawSocketError } from './raw/errors.js';

@@ -1,0 +1,151 @@
+import { isIP } from 'node:net';
+import { ipToBytes } from '../ip.js';
+import { inNetns } from '../netns.js';
+import { RawSocketError, lastError } from './errors.js';
+import {
+  AF_INET,
+  IPPROTO_IP,
+  IP_ADD_MEMBERSHIP,
+  IP_HDRINCL,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TOS,
+  IP_TTL,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SO_BINDTODEVICE,
+  SO_RCVTIMEO,
+  int32,
+  libc,
+  sockaddrIn,
+} from './libc.js';
+
+// A raw IP protocol 112 socket on one interface, in the style of seesaw's HAConn: send a packet,
+// receive the next one. IPv4 with IP_HDRINCL, so the agent writes the whole header (TTL 255, TOS
+// 0xc0, its own primary address as source) exactly as keepalived does, and receives the whole
+// packet with its header (the TTL check needs it).
+
+export const IPPROTO_VRRP = 112;
+const VRRP_GROUP_IPV4 = '224.0.0.18';
+const VRRP_TTL = 255;
+const MAX_PACKET = 65_535;
+
+export interface VrrpSocketOptions {
+  /** The interface adverts leave by and arrive on (SO_BINDTODEVICE). */
+  interface: string;
+  /** Only IPv4 for now (VRRPv2 and v3 over IPv4). */
+  family: 'ipv4';
+  /** Adverts go to unicast peers: no multicast group membership. Default false. */
+  unicast?: boolean;
+  /** Named network namespace to open the socket in (/run/netns/<name>); default the caller's. */
+  netns?: string;
+  /** How long one receive() waits before returning null; bounds how long close() takes. Default 200 ms. */
+  receiveTimeoutMs?: number;
+}
+
+export interface VrrpSocket {
+  readonly interface: string;
+  readonly ifindex: number;
+  /** Sends a whole IPv4 packet (header included) to `to` (the group or a unicast peer). */
+  send(packet: Uint8Array, to: string): void;
+  /**
+   * The next packet for protocol 112 on the interface, IPv4 header included; null when none came
+   * within the receive timeout or the socket is closed. Never blocks the event loop.
+   */
+  receive(): Promise<Buffer | null>;
+  /** Ends the receive loop (within the timeout) and closes the socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens a VRRP socket; needs CAP_NET_RAW. Throws RawSocketError naming the call that failed. */
+export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
+  if (opts.family !== 'ipv4') {
+    throw new RawSocketError('EAFNOSUPPORT', 'socket', `VRRP socket on ${opts.interface}: family ${String(opts.family)} is not supported (ipv4 only)`);
+  }
+  const open = () => openIpv4(opts);
+  return opts.netns ? inNetns(opts.netns, open) : open();
+}
+
+function setOpt(fd: number, level: number, name: number, value: Buffer, what: string, dev: string): void {
+  if (libc().setsockopt(fd, level, name, value, value.length) !== 0) {
+    const err = lastError('setsockopt', `${what} on ${dev}`);
+    libc().close(fd);
+    throw err;
+  }
+}
+
+function openIpv4(opts: VrrpSocketOptions): VrrpSocket {
+  const c = libc();
+  const dev = opts.interface;
+  if (!/^[^\s/]{1,15}$/.test(dev)) throw new RawSocketError('EINVAL', 'socket', `'${dev}' is not an interface name`);
+  const ifindex = c.if_nametoindex(dev);
+  if (ifindex === 0) throw new RawSocketError('ENODEV', 'if_nametoindex', `VRRP socket: no interface ${dev}`);
+  const fd = c.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_VRRP);
+  if (fd < 0) throw lastError('socket', `raw IPv4 protocol ${IPPROTO_VRRP} for ${dev}`);
+  setOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${dev}\0`), 'SO_BINDTODEVICE', dev);
+  setOpt(fd, IPPROTO_IP, IP_HDRINCL, int32(1), 'IP_HDRINCL', dev);
+  // With IP_HDRINCL the TTL is in our header; set the socket's too so nothing can send with less.
+  setOpt(fd, IPPROTO_IP, IP_TTL, int32(VRRP_TTL), 'IP_TTL', dev);
+  setOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, int32(VRRP_TTL), 'IP_MULTICAST_TTL', dev);
+  setOpt(fd, IPPROTO_IP, IP_TOS, int32(0xc0), 'IP_TOS', dev);
+  // Our own adverts must not come back to us.
+  setOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, int32(0), 'IP_MULTICAST_LOOP', dev);
+  const mreqn = Buffer.alloc(12);
+  mreqn.set(ipToBytes(VRRP_GROUP_IPV4), 0);
+  mreqn.writeInt32LE(ifindex, 8);
+  setOpt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 'IP_MULTICAST_IF', dev);
+  if (!opts.unicast) setOpt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP ${VRRP_GROUP_IPV4}`, dev);
+  const timeoutMs = opts.receiveTimeoutMs ?? 200;
+  const tv = Buffer.alloc(16);
+  tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+  tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+  setOpt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 'SO_RCVTIMEO', dev);
+  return new RawVrrpSocket(fd, dev, ifindex);
+}
+
+class RawVrrpSocket implements VrrpSocket {
+  private closed = false;
+  private pending: Promise<Buffer | null> | null = null;
+  private readonly buf = Buffer.alloc(MAX_PACKET);
+
+  constructor(
+    private readonly fd: number,
+    private readonly dev: string,
+    readonly ifindex: number,
+  ) {}
+
+  get interface(): string {
+    return this.dev;
+  }
+
+  send(packet: Uint8Array, to: string): void {
+    if (this.closed) throw new RawSocketError('EBADF', 'sendto', `VRRP socket on ${this.dev} is closed`);
+    if (isIP(to) !== 4) throw new RawSocketError('EINVAL', 'sendto', `'${to}' is not an IPv4 address`);
+    const data = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
+    const n = libc().sendto(this.fd, data, data.length, 0, sockaddrIn(ipToBytes(to)), 16);
+    if (n < 0) throw lastError('sendto', `${to} on ${this.dev}`);
+  }
+
+  receive(): Promise<Buffer | null> {
+    if (this.closed) return Promise.resolve(null);
+    // One receive at a time: a second caller shares the one in flight.
+    this.pending ??= new Promise<Buffer | null>((resolve) => {
+      libc().recv.async(this.fd, this.buf, this.buf.length, 0, (err, n) => {
+        this.pending = null;
+        if (err || this.closed || n <= 0) return resolve(null);
+        resolve(Buffer.from(this.buf.subarray(0, n)));
+      });
+    });
+    return this.pending;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Closing while a pool thread sits in recv() could let the fd number be reused under it.
+    if (this.pending) await this.pending;
+    libc().close(this.fd);
+  }
+}
