@@ -87,6 +87,36 @@ describe('formatIssues', () => {
   });
 });
 
+describe('did you mean', () => {
+  const vs = z
+    .object({
+      persistenceTimeout: z.number().optional(),
+      realServers: z.array(z.object({ weight: z.number().optional(), port: z.number().optional() }).strict()).optional(),
+      healthChecks: z.array(z.discriminatedUnion('type', [z.object({ type: z.literal('tcp'), retries: z.number().optional(), interval: z.number().optional() }).strict()])).optional(),
+    })
+    .strict();
+
+  it('suggests the field for a typo or a keepalived spelling when the schema is known', () => {
+    expect(checkContract(vs, { realServers: [{ wieght: 1 }], persistence_timeout: 50, healthChecks: [{ type: 'tcp', nb_get_retry: 3, delay_loop: 6 }] })).toEqual({
+      ok: false,
+      issues: [
+        { path: 'realServers[0].wieght', message: 'is not a known field; did you mean weight?' },
+        { path: 'healthChecks[0].nb_get_retry', message: 'is not a known field; did you mean retries?' },
+        { path: 'healthChecks[0].delay_loop', message: 'is not a known field; did you mean interval?' },
+        { path: 'persistence_timeout', message: 'is not a known field; did you mean persistenceTimeout?' },
+      ],
+    });
+  });
+
+  it('stays quiet when nothing is close, or without the schema', () => {
+    expect(checkContract(vs, { colour: 'red' })).toEqual({ ok: false, issues: [{ path: 'colour', message: 'is not a known field (check its spelling)' }] });
+    const r = vs.safeParse({ persistence_timeout: 1 });
+    if (r.success) throw new Error('expected failure');
+    expect(formatIssues(r.error)).toEqual([{ path: 'persistence_timeout', message: 'is not a known field (check its spelling)' }]);
+    expect(formatIssues(r.error, { schema: vs })).toEqual([{ path: 'persistence_timeout', message: 'is not a known field; did you mean persistenceTimeout?' }]);
+  });
+});
+
 describe('parseContract and ContractError', () => {
   it('returns the parsed value or throws every problem at once', () => {
     expect(parseContract(demo, good)).toMatchObject(good);

@@ -84,7 +84,9 @@ function customOr(issue: Issue, fallback: string): string {
   return DEFAULT_MESSAGE.test(issue.message) ? fallback : issue.message;
 }
 
-function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedIssue[]): void {
+type Hint = (unknownKey: string) => string | undefined;
+
+function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedIssue[], hint: Hint = () => undefined): void {
   const path = [...prefix, ...issue.path];
   const push = (message: string, p: ReadonlyArray<PathKey> = path): void => {
     out.push({ path: formatPath(p), message });
@@ -101,7 +103,10 @@ function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedI
       return push(customOr(issue, values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of: ${values.join(', ')}`));
     }
     case 'unrecognized_keys':
-      for (const key of issue.keys) push('is not a known field (check its spelling)', [...path, key]);
+      for (const key of issue.keys) {
+        const near = hint(key);
+        push(near ? `is not a known field; did you mean ${near}?` : 'is not a known field (check its spelling)', [...path, key]);
+      }
       return;
     case 'invalid_union': {
       const disc = issue as { note?: string; options?: unknown[] };
@@ -113,14 +118,14 @@ function formatOne(issue: Issue, prefix: ReadonlyArray<PathKey>, out: FormattedI
       const score = (branch: Issue[]) => branch.length + (branch.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 1000 : 0);
       const best = [...issue.errors].sort((a, b) => score(a) - score(b))[0];
       if (!best || best.length === 0) return push(customOr(issue, 'does not match any of the allowed forms'));
-      for (const inner of best) formatOne(inner, path, out);
+      for (const inner of best) formatOne(inner, path, out, hint);
       return;
     }
     case 'invalid_key':
       for (const inner of issue.issues) out.push({ path: formatPath(path), message: `key ${issueKeyText(issue)}${formatInline(inner)}` });
       return;
     case 'invalid_element':
-      for (const inner of issue.issues) formatOne(inner, path, out);
+      for (const inner of issue.issues) formatOne(inner, path, out, hint);
       return;
     case 'invalid_format':
       return push(customOr(issue, issue.format === 'regex' ? 'has the wrong format' : `must be a valid ${issue.format}`));
@@ -143,11 +148,101 @@ function formatInline(inner: Issue): string {
   return sub.map((s) => s.message).join('; ');
 }
 
-/** Turns a ZodError (or its issues) into plain-words problems, each naming its field. */
-export function formatIssues(error: z.ZodError | ReadonlyArray<Issue>): FormattedIssue[] {
+/**
+ * keepalived.conf keywords people will type out of habit, and the field that means the same here. Keywords that
+ * only differ by case and underscores (connect_timeout, inhibit_on_failure, ...) are matched without this list.
+ */
+export const KEEPALIVED_KEYWORDS: Readonly<Record<string, string>> = {
+  delay_loop: 'interval',
+  nb_get_retry: 'retries',
+  retry: 'retries',
+  lb_algo: 'scheduler',
+  lvs_sched: 'scheduler',
+  lb_kind: 'forwarding',
+  lvs_method: 'forwarding',
+  persistence_granularity: 'persistencePrefix',
+  advert_int: 'advertInterval',
+  auth_pass: 'password',
+  auth_type: 'type',
+  virtual_ipaddress: 'virtualAddresses',
+  unicast_peer: 'unicastPeers',
+  track_interface: 'trackInterfaces',
+  track_script: 'trackScripts',
+  nopreempt: 'preempt',
+  uthreshold: 'upperThreshold',
+  lthreshold: 'lowerThreshold',
+  real_server: 'realServers',
+  status_code: 'statusCodes',
+  misc_path: 'path',
+  misc_timeout: 'timeout',
+  misc_dynamic: 'dynamicWeight',
+  enable_sni: 'sni',
+  http_protocol: 'httpVersion',
+  ops: 'onePacket',
+};
+
+const squash = (k: string) => k.replace(/[_-]/g, '').toLowerCase();
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j] ?? 0;
+      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** Every field name declared anywhere in a schema (through wrappers, arrays, unions, records and pipes). */
+function fieldNames(schema: z.core.$ZodType, seen = new WeakSet<object>(), out = new Set<string>()): Set<string> {
+  if (seen.has(schema)) return out;
+  seen.add(schema);
+  const def = schema._zod.def as unknown as Record<string, unknown>;
+  const visit = (s: unknown) => {
+    if (s && typeof s === 'object' && '_zod' in s) fieldNames(s as z.core.$ZodType, seen, out);
+  };
+  if (def.type === 'object' && def.shape && typeof def.shape === 'object') {
+    for (const [key, child] of Object.entries(def.shape as Record<string, unknown>)) {
+      out.add(key);
+      visit(child);
+    }
+  }
+  for (const k of ['innerType', 'element', 'in', 'out', 'valueType', 'left', 'right']) visit(def[k]);
+  for (const k of ['options', 'items']) if (Array.isArray(def[k])) (def[k] as unknown[]).forEach(visit);
+  return out;
+}
+
+function hintFor(schema: z.core.$ZodType | undefined): Hint {
+  if (!schema) return () => undefined;
+  const names = [...fieldNames(schema)];
+  return (unknownKey) => {
+    const alias = KEEPALIVED_KEYWORDS[unknownKey];
+    if (alias !== undefined && names.includes(alias)) return alias;
+    const target = squash(unknownKey);
+    let best: { name: string; d: number } | undefined;
+    for (const name of names) {
+      // The same name declared elsewhere (another check type, another object) is no hint here.
+      if (name === unknownKey) continue;
+      const d = editDistance(target, squash(name));
+      if (d <= Math.min(2, Math.floor(name.length / 3)) && (!best || d < best.d)) best = { name, d };
+    }
+    return best?.name;
+  };
+}
+
+/**
+ * Turns a ZodError (or its issues) into plain-words problems, each naming its field. Given the schema, an unknown
+ * field gets a "did you mean" (typos, keepalived spellings such as persistence_timeout or nb_get_retry).
+ */
+export function formatIssues(error: z.ZodError | ReadonlyArray<Issue>, opts: { schema?: z.core.$ZodType } = {}): FormattedIssue[] {
   const issues = 'issues' in error ? error.issues : error;
   const out: FormattedIssue[] = [];
-  for (const issue of issues) formatOne(issue, [], out);
+  const hint = hintFor(opts.schema);
+  for (const issue of issues) formatOne(issue, [], out, hint);
   return out;
 }
 
@@ -162,8 +257,8 @@ export function formatIssuesText(error: z.ZodError | ReadonlyArray<Issue>): stri
 export class ContractError extends Error {
   override readonly name = 'ContractError';
   readonly issues: FormattedIssue[];
-  constructor(what: string, error: z.ZodError) {
-    const issues = formatIssues(error);
+  constructor(what: string, error: z.ZodError, schema?: z.core.$ZodType) {
+    const issues = formatIssues(error, schema ? { schema } : {});
     super(`${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, { cause: error });
     this.issues = issues;
   }
@@ -175,7 +270,7 @@ export class ContractError extends Error {
  */
 export function parseContract<S extends z.ZodType>(schema: S, value: unknown, what = 'value'): z.output<S> {
   const result = schema.safeParse(value, { reportInput: true });
-  if (!result.success) throw new ContractError(what, result.error);
+  if (!result.success) throw new ContractError(what, result.error, schema);
   return result.data;
 }
 
@@ -185,5 +280,5 @@ export function checkContract<S extends z.ZodType>(
   value: unknown,
 ): { ok: true; value: z.output<S> } | { ok: false; issues: FormattedIssue[] } {
   const result = schema.safeParse(value, { reportInput: true });
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: formatIssues(result.error) };
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: formatIssues(result.error, { schema }) };
 }

@@ -53,7 +53,18 @@ describe('seed 000: LVS-DR + keepalived, VIP 192.168.80.150', () => {
     ['priority 256', (o) => (vrrpIn(o).priorities!.director1 = 256), 'priorities.director1', /at most 255/],
     ['advert_int 0.5 with VRRPv2', (o) => (vrrpIn(o).advertInterval = 0.5), 'advertInterval', /VRRPv2 adverts are whole seconds/],
     ['a VIP that is not an address', (o) => (vrrpIn(o).virtualAddresses![0]!.address = '192.168.80.300'), 'virtualAddresses[0].address', /not an IPv4 or IPv6 address/],
-    ['a misspelt key', (o) => ((vsIn(o) as Record<string, unknown>).persistence_timeout = 50), 'persistence_timeout', /not a known field/],
+    [
+      "keepalived's spelling of a key",
+      (o) => ((vsIn(o) as Record<string, unknown>).persistence_timeout = 50),
+      'persistence_timeout',
+      /not a known field; did you mean persistenceTimeout\?/,
+    ],
+    [
+      "keepalived's nb_get_retry",
+      (o) => ((vsIn(o).healthChecks as Record<string, unknown>[])[0]!.nb_get_retry = 3),
+      'healthChecks[0].nb_get_retry',
+      /did you mean retries\?/,
+    ],
   ];
 
   it.each(variants)('refuses %s', (_name, mutate, path, message) => {
