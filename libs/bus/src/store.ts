@@ -170,43 +170,51 @@ class KvStore<T> implements Store<T> {
     const what = `readAll ${this.def.bucket}`;
     this.bus.ensureConnected(what);
     const entries = new Map<string, StoreEntry<T>>();
-    const invalid: string[] = [];
+    const invalid = new Set<string>();
     let revision = 0;
     try {
       this.jsm ??= await this.bus.js.jetstreamManager();
       const info = await this.jsm.streams.info(this.stream);
       revision = info.state.last_seq;
-      if (info.state.messages === 0) return { entries, revision, invalid };
+      if (info.state.messages === 0) return { entries, revision, invalid: [] };
       const consumer = await this.bus.js.consumers.get(this.stream, {
         filter_subjects: `${this.subjectPrefix}>`,
         deliver_policy: DeliverPolicy.LastPerSubject,
       });
-      for (let done = false; !done; ) {
-        const batch = await consumer.fetch({ max_messages: 512, expires: this.bus.timeoutMs });
-        let got = 0;
-        for await (const m of batch) {
-          got += 1;
-          const key = m.subject.slice(this.subjectPrefix.length);
-          const op = m.headers?.get(OPERATION_HEADER);
-          revision = Math.max(revision, m.seq);
-          if (op === 'DEL' || op === 'PURGE') entries.delete(key);
-          else {
-            const decoded = this.decode(key, m.data);
-            if (decoded.ok) entries.set(key, { value: decoded.value, revision: m.seq });
-            else invalid.push(key);
+      try {
+        for (let done = false; !done; ) {
+          // nats.js refuses an expiry under 1 s.
+          const batch = await consumer.fetch({ max_messages: 512, expires: Math.max(1000, this.bus.timeoutMs) });
+          let got = 0;
+          for await (const m of batch) {
+            got += 1;
+            // A key can come twice: its snapshot value, then a write made while we read.
+            const key = m.subject.slice(this.subjectPrefix.length);
+            const op = m.headers?.get(OPERATION_HEADER);
+            revision = Math.max(revision, m.seq);
+            entries.delete(key);
+            invalid.delete(key);
+            if (op !== 'DEL' && op !== 'PURGE') {
+              const decoded = this.decode(key, m.data);
+              if (decoded.ok) entries.set(key, { value: decoded.value, revision: m.seq });
+              else invalid.add(key);
+            }
+            if (m.info.pending === 0) {
+              done = true;
+              break;
+            }
           }
-          if (m.info.pending === 0) {
-            done = true;
-            break;
-          }
+          // Nothing came: the remaining messages expired while we read.
+          if (got === 0) done = true;
         }
-        // Nothing came: the remaining messages expired while we read.
-        if (got === 0) done = true;
+      } finally {
+        // Otherwise the server keeps the consumer for 5 minutes.
+        await consumer.delete().catch(() => undefined);
       }
     } catch (err) {
       throw toBusError(err, what, this.bus.timeoutMs);
     }
-    return { entries, revision, invalid };
+    return { entries, revision, invalid: [...invalid] };
   }
 
   watch(opts: WatchOptions = {}): StoreWatch<T> {
@@ -287,7 +295,8 @@ class KvWatch<T> implements StoreWatch<T> {
           this.restart = false;
           iter = await this.kv.watch({ key: this.key, include: KvWatchInclude.AllHistory, resumeFromRevision: this.last + 1 });
           this.current = iter;
-          if (this.stopped) iter.stop();
+          // A reconnect while it was being made: it may belong to the old connection, make another.
+          if (this.stopped || this.restart) iter.stop();
         } catch (err) {
           failures += 1;
           this.log.warn({ err, after: this.last }, 'watch could not start, retrying');
