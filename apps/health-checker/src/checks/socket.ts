@@ -31,7 +31,6 @@ export function openStream(
     ...(source?.port ? { localPort: source.port } : {}),
   };
   const socket = tls ? tlsConnect({ ...options, ...tls }) : netConnect(options);
-  socket.setNoDelay(true);
   socket.on('error', (err) => {
     const [reason, message] = socketFailure(err, peer, attempt.phase);
     attempt.fail(reason, message);
