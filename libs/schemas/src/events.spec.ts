@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { SCHEMA_VERSION, subjectPattern } from './contract.js';
-import { EVENT_SUBJECT, EVENT_SUBJECTS, EVENT_TYPES, eventSubjectFor, eventsSubject, fulcrumEvent, makeEvent } from './events.js';
+import { EVENT_SUBJECT, EVENT_SUBJECTS, EVENT_TYPES, eventSubjectFor, eventsSubject, fulcrumEvent, makeEvent, statusKeyOf } from './events.js';
 import type { FulcrumEvent } from './events.js';
 import { ContractError, checkContract } from './issues.js';
 
@@ -98,5 +98,35 @@ describe('event subjects', () => {
     const e = makeEvent('vrrp-state', source, { instance: 'vi-1', state: 'fault', previous: 'master', priority: 0, reason: 'eth1 down' });
     expect(EVENT_SUBJECTS['vrrp-state'].schema.safeParse(e).success).toBe(true);
     expect(EVENT_SUBJECTS.health.schema.safeParse(e).success).toBe(false);
+  });
+});
+
+describe('status keys of events', () => {
+  it('one key per observed thing, so the latest event of each is kept', () => {
+    const health = makeEvent('health', { service: 'health-checker', host: 'director1' }, {
+      virtualService: 'web',
+      realServer: { address: '2001:db8::1', port: 80 },
+      state: 'up',
+      previous: 'down',
+      checks: [{ type: 'tcp', ok: true }],
+      reason: 'connected',
+    });
+    expect(statusKeyOf(health)).toBe('health.director1.web.2001=3adb8=3a=3a1.80');
+    const vrrp = makeEvent('vrrp-state', source, { instance: 'vi-1', state: 'backup', previous: 'master', priority: 100, reason: 'higher priority seen' });
+    expect(statusKeyOf(vrrp)).toBe('vrrp-state.director1.vi-1');
+    const beat = makeEvent('heartbeat', { service: 'ipvs-agent', host: 'director1' }, { version: '0.1.0', startedAt: new Date(0).toISOString(), ready: true });
+    const beat2 = makeEvent('heartbeat', { service: 'vrrp-agent', host: 'director1' }, { version: '0.1.0', startedAt: new Date(0).toISOString(), ready: true });
+    expect(statusKeyOf(beat)).toBe('heartbeat.director1.ipvs-agent');
+    expect(statusKeyOf(beat2)).not.toBe(statusKeyOf(beat));
+    const repl = makeEvent('replication', { service: 'replication-monitor', host: 'data1' }, {
+      cluster: 'mysql',
+      node: 'db2',
+      role: 'replica',
+      state: 'ok',
+      lagSeconds: 0,
+      ioRunning: true,
+      sqlRunning: true,
+    });
+    expect(statusKeyOf(repl)).toBe('replication.data1.mysql.db2');
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SCHEMA_VERSION, defineBucket, defineSubject, subjectFor } from './contract.js';
 import type { Subject } from './contract.js';
-import { STATUS_BUCKET, STATUS_TTL_MS } from './desired.js';
+import { STATUS_BUCKET, STATUS_TTL_MS, statusKey } from './desired.js';
 import { HEALTH_CHECK_TYPES } from './health-check.js';
 import { parseContract } from './issues.js';
 import { anyPort, endpoint, ipAddr, slug } from './primitives.js';
@@ -189,3 +189,25 @@ export const eventSubjectFor = (event: Pick<FulcrumEvent, 'type' | 'source'>): s
 
 /** Latest observed state: the last event per status key, expiring after STATUS_TTL_MS without a refresh. */
 export const statusBucket = defineBucket(STATUS_BUCKET, fulcrumEvent, { ttlMs: STATUS_TTL_MS, history: 1 });
+
+/**
+ * The status key an event is kept under: one entry per thing observed, so the bucket holds the latest of each.
+ * e.g. health.director1.web.10=2e0=2e1=2e1.80, vrrp-state.director1.vi-1, heartbeat.director1.ipvs-agent.
+ */
+export function statusKeyOf(event: FulcrumEvent): string {
+  const host = event.source.host;
+  switch (event.type) {
+    case 'health':
+      return statusKey(event.type, host, event.data.virtualService, event.data.realServer.address, String(event.data.realServer.port));
+    case 'vrrp-state':
+      return statusKey(event.type, host, event.data.instance);
+    case 'ipvs-applied':
+      return statusKey(event.type, host);
+    case 'replication':
+      return statusKey(event.type, host, event.data.cluster, event.data.node);
+    case 'session-store':
+      return statusKey(event.type, host, event.data.store);
+    case 'heartbeat':
+      return statusKey(event.type, host, event.source.service);
+  }
+}
