@@ -177,6 +177,37 @@ describe('bus over a real, authenticated nats-server', () => {
     });
   });
 
+  describe('queues and shutdown', () => {
+    it('shares a queue group: each message goes to one member', async () => {
+      const [one, two, sender] = [await open('q1'), await open('q2'), await open('q-sender')];
+      const got: string[] = [];
+      one.subscribe(healthEvent, { host: 'q' }, (d) => void got.push(`one:${d.server}`), { queue: 'workers' });
+      two.subscribe(healthEvent, { host: 'q' }, (d) => void got.push(`two:${d.server}`), { queue: 'workers' });
+      await Promise.all([one.flush(), two.flush()]);
+      for (let i = 0; i < 20; i++) sender.publish(healthEvent, { host: 'q' }, { server: `r${i}`, up: true, weight: 1 });
+      await eventually('all arrived', () => got.length >= 20);
+      await sender.flush();
+      expect(got.map((g) => g.split(':')[1]).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`).sort());
+    });
+
+    it('drain lets the handlers finish what was received before closing', async () => {
+      const bus = await open('draining');
+      const sender = await open('drain-sender');
+      const done: string[] = [];
+      bus.subscribe(healthEvent, { host: 'dr' }, async (d) => {
+        await new Promise((r) => setTimeout(r, 50));
+        done.push(d.server);
+      });
+      await bus.flush();
+      for (const s of ['a', 'b', 'c']) sender.publish(healthEvent, { host: 'dr' }, { server: s, up: true, weight: 1 });
+      await sender.flush();
+      await new Promise((r) => setTimeout(r, 20)); // the first is being handled
+      await bus.drain();
+      expect(done).toEqual(['a', 'b', 'c']);
+      expect(bus.state).toBe('closed');
+    });
+  });
+
   describe('request and serve', () => {
     it('answers a valid request with a validated reply', async () => {
       const server = await open('serve-ok');

@@ -12,6 +12,7 @@ import {
   type ConnectionOptions,
   type Msg,
   type NatsConnection,
+  type Subscription,
 } from '@nats-io/transport-node';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -178,6 +179,8 @@ export class NatsBus implements Bus {
   private currentState: BusState = 'connected';
   private since = new Date();
   private readonly listeners = new Set<(event: BusStateEvent) => void>();
+  /** Live subscription loops, so drain() can wait until their handlers are done. */
+  private readonly loops = new Set<{ sub: Subscription; done: Promise<void> }>();
 
   constructor(
     readonly nc: NatsConnection,
@@ -328,7 +331,14 @@ export class NatsBus implements Bus {
         this.log.error({ err, subject: pattern }, 'subscription ended by an error');
       }
     })();
-    return { subject: pattern, unsubscribe: () => sub.unsubscribe(), closed };
+    return this.track(pattern, sub, closed);
+  }
+
+  private track(pattern: string, sub: Subscription, done: Promise<void>): BusSubscription {
+    const loop = { sub, done };
+    this.loops.add(loop);
+    void done.finally(() => this.loops.delete(loop));
+    return { subject: pattern, unsubscribe: () => sub.unsubscribe(), closed: done };
   }
 
   async request<Req, Rep>(
@@ -417,7 +427,7 @@ export class NatsBus implements Bus {
         this.log.error({ err, subject: pattern }, 'service subscription ended by an error');
       }
     })();
-    return { subject: pattern, unsubscribe: () => sub.unsubscribe(), closed };
+    return this.track(pattern, sub, closed);
   }
 
   async flush(): Promise<void> {
@@ -431,6 +441,10 @@ export class NatsBus implements Bus {
 
   async drain(): Promise<void> {
     if (this.nc.isClosed()) return;
+    // Subscriptions first, while the connection can still carry what their handlers send.
+    const loops = [...this.loops];
+    await Promise.all(loops.map((l) => l.sub.drain().catch(() => undefined)));
+    await Promise.all(loops.map((l) => l.done));
     await this.nc.drain();
     this.setState('closed');
   }
