@@ -1,4 +1,4 @@
-import { packageVersion, runService } from '@fulcrum/runtime';
+import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { configSchema } from './config.js';
 
 await runService(
@@ -12,5 +12,8 @@ await runService(
       'config-api --config /etc/fulcrum/config-api.yaml --check-config',
       'FULCRUM_LOG__LEVEL=debug FULCRUM_STATUS__PORT=0 config-api --config ./config-api.yaml',
     ],
+  },
+  async (svc) => {
+    await connectServiceBus(svc);
   },
 );

@@ -1,4 +1,4 @@
-import { packageVersion, runService } from '@fulcrum/runtime';
+import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { configSchema } from './config.js';
 
 await runService(
@@ -12,5 +12,8 @@ await runService(
       'health-checker --config /etc/fulcrum/health-checker.yaml --check-config',
       'FULCRUM_LOG__LEVEL=debug FULCRUM_STATUS__PORT=0 health-checker --config ./health-checker.yaml',
     ],
+  },
+  async (svc) => {
+    await connectServiceBus(svc);
   },
 );

@@ -1,4 +1,4 @@
-import { packageVersion, runService } from '@fulcrum/runtime';
+import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { configSchema } from './config.js';
 
 await runService(
@@ -12,5 +12,8 @@ await runService(
       'ipvs-agent --config /etc/fulcrum/ipvs-agent.yaml --check-config',
       'FULCRUM_LOG__LEVEL=debug FULCRUM_STATUS__PORT=0 ipvs-agent --config ./ipvs-agent.yaml',
     ],
+  },
+  async (svc) => {
+    await connectServiceBus(svc);
   },
 );

@@ -1,4 +1,21 @@
 import { describeAppBin } from '@fulcrum/runtime/testing';
+import { type NatsServer, startNats } from '@fulcrum/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { STATUS_PORT } from './config.js';
 
-describeAppBin({ app: 'replication-monitor', bin: 'replication-monitor', envPrefix: 'FULCRUM_', service: { statusPort: STATUS_PORT } });
+const user = { user: 'replication-monitor', password: 'spec-nats-password' };
+let nats: NatsServer;
+beforeAll(async () => {
+  nats = await startNats({ jetstream: false, auth: { users: [user] } });
+});
+afterAll(() => nats?.dispose());
+
+describeAppBin({
+  app: 'replication-monitor',
+  bin: 'replication-monitor',
+  envPrefix: 'FULCRUM_',
+  service: {
+    statusPort: STATUS_PORT,
+    env: () => ({ FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: user.user, FULCRUM_NATS__PASSWORD: user.password }),
+  },
+});

@@ -1,4 +1,4 @@
-import { packageVersion, runService } from '@fulcrum/runtime';
+import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { configSchema } from './config.js';
 
 await runService(
@@ -12,5 +12,8 @@ await runService(
       'session-store-proxy --config /etc/fulcrum/session-store-proxy.yaml --check-config',
       'FULCRUM_LOG__LEVEL=debug FULCRUM_STATUS__PORT=0 session-store-proxy --config ./session-store-proxy.yaml',
     ],
+  },
+  async (svc) => {
+    await connectServiceBus(svc);
   },
 );

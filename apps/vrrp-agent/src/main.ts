@@ -1,4 +1,7 @@
+import { RtnetlinkAddresses, openArpAnnouncer, openVrrpSocket } from '@fulcrum/netlink';
 import { packageVersion, runService } from '@fulcrum/runtime';
+import { VrrpAgent } from './agent/agent.js';
+import { BusLink } from './bus-link.js';
 import { configSchema } from './config.js';
 
 await runService(
@@ -12,5 +15,36 @@ await runService(
       'vrrp-agent --config /etc/fulcrum/vrrp-agent.yaml --check-config',
       'FULCRUM_LOG__LEVEL=debug FULCRUM_STATUS__PORT=0 vrrp-agent --config ./vrrp-agent.yaml',
     ],
+  },
+  async (svc) => {
+    const cfg = svc.config;
+    const addresses = new RtnetlinkAddresses();
+    svc.onStop('rtnetlink', () => addresses.close());
+    let link: BusLink | null = null;
+    const agent = new VrrpAgent({
+      host: cfg.host,
+      logger: svc.logger.child({ component: 'vrrp' }),
+      registry: svc.registry,
+      kernel: {
+        addresses,
+        openChannel: (o) => openVrrpSocket({ ...o, family: 'ipv4' }),
+        openAnnouncer: (iface) => openArpAnnouncer({ interface: iface }),
+      },
+      announce: {
+        count: cfg.announce.count,
+        intervalMs: cfg.announce.interval * 1000,
+        repeatDelayMs: cfg.announce.repeatDelay * 1000,
+        refreshMs: cfg.announce.refresh * 1000,
+      },
+      linkPollMs: cfg.linkPollInterval * 1000,
+      onState: (data) => link?.onState(data),
+    });
+    // Registered before the agent so that it closes after it: the last events still go out.
+    link = new BusLink(svc, agent);
+    svc.onStop('bus', () => link.close());
+    svc.onStop('vrrp instances', () => agent.stop('service stopping'));
+    const refused = await agent.apply(cfg.instances);
+    for (const r of refused) svc.logger.error(r, 'configured VRRP instance not run');
+    link.start();
   },
 );

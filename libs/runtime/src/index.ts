@@ -50,3 +50,4 @@ export {
   type CommandContext,
   type RunArgs,
 } from './run-app.js';
+export { busAuth, connectServiceBus } from './service-bus.js';

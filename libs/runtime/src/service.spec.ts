@@ -70,8 +70,8 @@ describe('createService', () => {
     // The status server was started first, so it is closed last.
     await expect(fetch(`${statusUrl}/healthz`)).rejects.toThrow();
     const info = lines.filter((l) => (l.level as number) >= 30);
-    expect(info.map((l) => l.msg)).toEqual(['started', 'stopping', 'stopped']);
-    expect(info[1]).toMatchObject({ reason: 'SIGTERM' });
+    expect(info.map((l) => l.msg)).toEqual(['status server listening', 'started', 'stopping', 'stopped']);
+    expect(info[2]).toMatchObject({ reason: 'SIGTERM' });
     expect(lines.filter((l) => l.msg === 'closed').map((l) => l.closer)).toEqual(['reconciler', 'bus', 'status server']);
     expect(proc.listenerCount('SIGTERM')).toBe(0);
   });

@@ -138,6 +138,7 @@ export function createService<C extends { host: string; status: StatusConfig }>(
       const bound = await status.listen();
       statusUrl = bound.url;
       closers.push('status server', () => status.close());
+      logger.info({ status: statusUrl }, 'status server listening');
       return { statusUrl };
     },
     ready(fields = {}) {

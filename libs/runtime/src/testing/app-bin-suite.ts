@@ -13,7 +13,11 @@ export interface AppBinSuite {
   /** Environment prefix of its config. */
   envPrefix: string;
   /** A long-running service (status server, systemd unit) rather than a command-line tool. */
-  service?: { statusPort: number };
+  service?: {
+    statusPort: number;
+    /** Variables for a real start, read when the test runs (e.g. the spec's own NATS server). */
+    env?: () => Record<string, string>;
+  };
   /**
    * Also check the answers to bad input (the same runtime code in every app, so one service and
    * the CLI are enough; each spawn costs a second or more on a busy machine).
@@ -41,6 +45,9 @@ export function describeAppBin(suite: AppBinSuite): void {
       expect(r.stdout).toMatch(/-c, --config FILE/);
       expect(r.stdout).toMatch(new RegExp(`log\\.level +${suite.envPrefix}LOG__LEVEL`));
       if (suite.service) expect(r.stdout).toMatch(new RegExp(`${suite.envPrefix}STATUS__PORT\\n.*default ${suite.service.statusPort}`));
+    });
+
+    it('prints its version and exits 0', async () => {
       const v = await runBin(bin, ['--version']);
       expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${suite.bin} \\d+\\.\\d+\\.\\d+\\n$`)) });
     });
@@ -57,11 +64,13 @@ export function describeAppBin(suite: AppBinSuite): void {
     });
 
     if (suite.badInput) {
-      it('refuses an unknown option and a bad config with exit code 2, naming the problem', async () => {
+      it('refuses an unknown option with exit code 2', async () => {
         const opt = await runBin(bin, ['--bogus']);
         expect(opt.code).toBe(2);
         expect(opt.stderr).toBe(`${suite.bin}: unknown option --bogus\nTry '${suite.bin} --help' for more information.\n`);
+      });
 
+      it('refuses a bad config file with exit code 2, naming each key and its line', async () => {
         const bad = join(dir, 'bad.yaml');
         writeFileSync(bad, 'log:\n  level: loud\n  colour: true\n');
         const cfg = await runBin(bin, ['--config', bad]);
@@ -70,7 +79,9 @@ export function describeAppBin(suite: AppBinSuite): void {
         expect(cfg.stderr).toMatch(/log\.level \(line 2\): must be one of/);
         expect(cfg.stderr).toMatch(/log\.colour \(line 3\): unknown key/);
         expect(cfg.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      });
 
+      it('refuses a bad environment variable with exit code 2, naming it', async () => {
         const env = await runBin(bin, ['--check-config'], { env: { [`${suite.envPrefix}LOG__PRETTY`]: 'maybe' } });
         expect(env.code).toBe(2);
         expect(env.stderr).toContain(`log.pretty (from ${suite.envPrefix}LOG__PRETTY): "maybe" is not a boolean`);
@@ -80,7 +91,8 @@ export function describeAppBin(suite: AppBinSuite): void {
     const service = suite.service;
     if (service) {
       it('starts, serves /healthz, /readyz and /metrics on loopback, and exits 0 on SIGTERM', async () => {
-        const run = startBin(bin, [], { env: { [`${suite.envPrefix}STATUS__PORT`]: '0', [`${suite.envPrefix}HOST`]: 'spec-host' } });
+        const env = { ...service.env?.(), [`${suite.envPrefix}STATUS__PORT`]: '0', [`${suite.envPrefix}HOST`]: 'spec-host' };
+        const run = startBin(bin, [], { env });
         try {
           const started = await run.waitForLine((l) => l.msg === 'started');
           expect(started).toMatchObject({ service: suite.bin, host: 'spec-host', status: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
@@ -93,7 +105,13 @@ export function describeAppBin(suite: AppBinSuite): void {
           const exit = await run.stop('SIGTERM');
           expect(exit).toEqual({ code: 0, signal: null });
         }
-        expect(run.lines.map((l) => l.msg)).toEqual(['started', 'stopping', 'stopped']);
+        const messages = run.lines.map((l) => l.msg);
+        expect(messages.indexOf('stopping')).toBeGreaterThan(messages.indexOf('started'));
+        expect(messages.at(-1)).toBe('stopped');
+        expect(run.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+        // Passwords and tokens handed in through the environment never reach the log.
+        const secrets = Object.entries(env).filter(([k]) => /PASSWORD|TOKEN/.test(k)).map(([, v]) => v);
+        for (const secret of secrets) expect(JSON.stringify(run.lines)).not.toContain(secret);
         expect(run.stderr()).toBe('');
       });
 

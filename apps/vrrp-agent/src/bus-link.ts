@@ -1,0 +1,155 @@
+import { connectBus, openStore } from '@fulcrum/bus';
+import type { Bus, Store } from '@fulcrum/bus';
+import { busAuth } from '@fulcrum/runtime';
+import type { Service } from '@fulcrum/runtime';
+import {
+  EVENT_SUBJECTS,
+  desiredBucket,
+  errorReply,
+  makeEvent,
+  setSyncDaemon,
+  statusBucket,
+  statusKey,
+  vrrpFailover,
+} from '@fulcrum/schemas';
+import type { DesiredObject, EventOf, FulcrumEvent, VirtualService, VrrpInstance } from '@fulcrum/schemas';
+import type { VrrpAgent, VrrpStateData } from './agent/agent.js';
+import type { VrrpAgentConfig } from './config.js';
+
+/** Status entries are re-put this often so they outlive the bucket's TTL while the agent runs. */
+const STATUS_REFRESH_MS = 30_000;
+
+/**
+ * The agent's side of NATS, all optional: the agent runs its inline instances without it. Connects
+ * in the background and then publishes vrrp-state events and the status bucket, takes instances and
+ * virtual services from the desired state, tracks health events, serves vrrp-failover, and asks
+ * the local ipvs-agent to follow with the IPVS sync daemon role.
+ */
+export class BusLink {
+  private bus: Bus | null = null;
+  private status: Store<FulcrumEvent> | null = null;
+  private readonly latest = new Map<string, EventOf<'vrrp-state'>>();
+  private refresh: NodeJS.Timeout | null = null;
+  private stopWatch: (() => void) | null = null;
+  private syncRole: 'master' | 'backup' | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly svc: Service<VrrpAgentConfig>,
+    private readonly agent: VrrpAgent,
+  ) {}
+
+  private get cfg(): VrrpAgentConfig {
+    return this.svc.config;
+  }
+
+  /** Starts connecting; returns at once. */
+  start(): void {
+    const { nats, host } = this.cfg;
+    const auth = busAuth(nats);
+    this.svc.logger.debug({ servers: nats.servers }, 'connecting to NATS in the background');
+    connectBus({
+      servers: nats.servers,
+      name: `vrrp-agent@${host}`,
+      ...(auth ? { auth } : {}),
+      logger: this.svc.logger,
+      registry: this.svc.registry,
+      waitForServer: true,
+    })
+      .then((bus) => this.connected(bus))
+      .catch((err: unknown) => this.svc.logger.error({ err }, 'no bus: running the configured instances only'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.refresh) clearInterval(this.refresh);
+    this.stopWatch?.();
+    await this.bus?.drain();
+  }
+
+  /** Every transition: an event now if connected, and the status entry (re-put on connect). */
+  onState(data: VrrpStateData): void {
+    const event = makeEvent('vrrp-state', { service: 'vrrp-agent', host: this.cfg.host }, data);
+    this.latest.set(data.instance, event);
+    if (this.bus?.state === 'connected') {
+      try {
+        this.bus.publish(EVENT_SUBJECTS['vrrp-state'], { host: this.cfg.host }, event);
+      } catch (err) {
+        this.svc.logger.warn({ err }, 'vrrp-state event not published');
+      }
+      void this.putStatus(event);
+    }
+    if (this.cfg.ipvsSync?.instance === data.instance) {
+      this.syncRole = data.state === 'master' ? 'master' : 'backup';
+      void this.requestSyncRole(data.reason);
+    }
+  }
+
+  private async connected(bus: Bus): Promise<void> {
+    if (this.closed) return void (await bus.close());
+    this.bus = bus;
+    const host = this.cfg.host;
+    this.status = await openStore(bus, statusBucket).catch((err: unknown) => {
+      this.svc.logger.warn({ err }, 'no status bucket: state only as events');
+      return null;
+    });
+    for (const e of this.latest.values()) void this.putStatus(e);
+    this.refresh = setInterval(() => {
+      for (const e of this.latest.values()) void this.putStatus(e);
+    }, STATUS_REFRESH_MS);
+    bus.subscribe(EVENT_SUBJECTS.health, { host }, (event) => this.agent.onHealth(event.data));
+    bus.serve(vrrpFailover, { host }, (req) => this.agent.failover(req.instance, req.reason) ?? errorReply('INTERNAL', 'no answer'));
+    if (this.syncRole) void this.requestSyncRole('bus connected');
+    if (this.cfg.desiredState) await this.followDesiredState(bus);
+  }
+
+  private async putStatus(event: EventOf<'vrrp-state'>): Promise<void> {
+    if (!this.status) return;
+    try {
+      await this.status.put(statusKey('vrrp-state', this.cfg.host, event.data.instance), event);
+    } catch (err) {
+      this.svc.logger.debug({ err }, 'status not stored');
+    }
+  }
+
+  private async requestSyncRole(reason: string): Promise<void> {
+    const sync = this.cfg.ipvsSync;
+    const role = this.syncRole;
+    if (!sync || !role || this.bus?.state !== 'connected') return;
+    const inst = this.agent.router(sync.instance)?.spec.instance;
+    const iface = sync.interface ?? inst?.interface;
+    if (!iface) return;
+    try {
+      const reply = await this.bus.request(setSyncDaemon, { host: this.cfg.host }, { role, interface: iface, syncId: sync.syncId, reason: reason.slice(0, 500) });
+      this.svc.logger.info({ role, reply }, 'IPVS sync daemon role requested');
+    } catch (err) {
+      this.svc.logger.warn({ err, role }, 'ipvs-agent did not take the sync daemon role');
+    }
+  }
+
+  private async followDesiredState(bus: Bus): Promise<void> {
+    const desired = await openStore(bus, desiredBucket);
+    const objects = new Map<string, DesiredObject>();
+    const snap = await desired.readAll();
+    for (const [key, e] of snap.entries) objects.set(key, e.value);
+    await this.reconcile(objects);
+    const watch = desired.watch({ fromRevision: snap.revision, keys: ['vrrp.>', 'vs.>'] });
+    this.stopWatch = () => watch.stop();
+    for await (const change of watch) {
+      if (change.op === 'put') objects.set(change.key, change.value);
+      else objects.delete(change.key);
+      await this.reconcile(objects);
+    }
+  }
+
+  private async reconcile(objects: ReadonlyMap<string, DesiredObject>): Promise<void> {
+    if (this.closed) return;
+    const fromKv = [...objects.values()].filter((o): o is VrrpInstance => o.kind === 'vrrp-instance');
+    const ids = new Set(fromKv.map((i) => i.id));
+    const instances = [...fromKv, ...this.cfg.instances.filter((i) => !ids.has(i.id))];
+    const services = [...objects.values()].filter((o): o is VirtualService => o.kind === 'virtual-service');
+    this.agent.setVirtualServices(services);
+    const refused = await this.agent.apply(instances);
+    for (const r of refused) this.svc.logger.error(r, 'desired VRRP instance not run');
+  }
+}
