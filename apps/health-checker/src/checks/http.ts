@@ -104,7 +104,13 @@ export function httpExchange(
       // keepalived digests an empty body too; md5 of nothing when no body byte arrived.
       if (want.digest) exchange.digest = (hash ?? createHash('md5')).digest('hex');
       if (want.body) exchange.body = Buffer.concat(bodyParts).toString('utf8');
-      const verdict = judge(exchange);
+      let verdict: [FailReason, string] | null;
+      try {
+        verdict = judge(exchange);
+      } catch (err) {
+        // This runs in a socket callback: a throw here would be uncaught, so it becomes the outcome.
+        verdict = ['error', `judging the response failed: ${(err as Error).message}`];
+      }
       if (verdict) attempt.fail(verdict[0], verdict[1]);
       else attempt.succeed();
     };

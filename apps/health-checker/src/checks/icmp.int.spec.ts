@@ -22,20 +22,20 @@ afterAll(() => {
 
 describe('ICMP check (ping child process)', () => {
   it('is up on an echo reply over IPv4 and IPv6 loopback', async () => {
-    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 2000 })).toMatchObject({ ok: true });
-    expect(await icmpCheck({ address: '::1' }, { timeoutMs: 2000 })).toMatchObject({ ok: true });
+    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 5000 })).toMatchObject({ ok: true });
+    expect(await icmpCheck({ address: '::1' }, { timeoutMs: 5000 })).toMatchObject({ ok: true });
   });
 
   it('sends from the configured source address', async () => {
-    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 2000, source: { address: '127.0.0.5' } })).toMatchObject({ ok: true });
-    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 2000, source: { address: '192.0.2.7' } })).toMatchObject({ ok: false });
+    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 5000, source: { address: '127.0.0.5' } })).toMatchObject({ ok: true });
+    expect(await icmpCheck({ address: '127.0.0.1' }, { timeoutMs: 5000, source: { address: '192.0.2.7' } })).toMatchObject({ ok: false });
   });
 
   it('probes from a namespace: up locally there, timeout when nobody answers, unreachable without a route', async () => {
     expect(await icmpCheck({ address: '10.99.0.1' }, { timeoutMs: 1000, prefix: inNs })).toMatchObject({ ok: true });
     const silent = await icmpCheck({ address: '10.99.0.2' }, { timeoutMs: 1000, prefix: inNs });
     expect(silent).toMatchObject({ ok: false, reason: 'timeout', message: 'no echo reply from 10.99.0.2 within 1 s' });
-    expect(silent.latencyMs).toBeLessThan(2500);
+    expect(silent.latencyMs).toBeLessThan(4000);
     expect(await icmpCheck({ address: '10.98.0.1' }, { timeoutMs: 1000, prefix: inNs })).toMatchObject({ ok: false, reason: 'unreachable' });
   });
 
@@ -49,6 +49,6 @@ describe('ICMP check (ping child process)', () => {
     setTimeout(() => ac.abort(), 200);
     const r = await pending;
     expect(r).toMatchObject({ ok: false, reason: 'aborted' });
-    expect(r.latencyMs).toBeLessThan(1000);
+    expect(r.latencyMs).toBeLessThan(3000);
   });
 });

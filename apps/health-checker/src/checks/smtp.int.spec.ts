@@ -13,8 +13,8 @@ afterAll(() => smtpd?.dispose());
 describe('SMTP check against OpenSMTPD', () => {
   it('is up after the 220 banner and a 250 to HELO, and to EHLO', async () => {
     const at = { address: '127.0.0.1', port: smtpd.port };
-    expect(await smtpCheck(at, { timeoutMs: 2000, heloName: 'director1.fulcrum.test' })).toMatchObject({ ok: true });
-    expect(await smtpCheck(at, { timeoutMs: 2000, heloName: 'director1.fulcrum.test', ehlo: true })).toMatchObject({ ok: true });
+    expect(await smtpCheck(at, { timeoutMs: 5000, heloName: 'director1.fulcrum.test' })).toMatchObject({ ok: true });
+    expect(await smtpCheck(at, { timeoutMs: 5000, heloName: 'director1.fulcrum.test', ehlo: true })).toMatchObject({ ok: true });
   });
 
   it('fails refused when nothing listens', async () => {
@@ -36,7 +36,7 @@ describe('SMTP check against misbehaving servers', () => {
     withServer(
       (s) => s.write('554 mx.fulcrum.test no service here\r\n'),
       async (port) => {
-        expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 1000 })).toMatchObject({
+        expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 5000 })).toMatchObject({
           ok: false,
           reason: 'status',
           message: 'SMTP banner 554 "mx.fulcrum.test no service here", expected 220',
@@ -51,14 +51,14 @@ describe('SMTP check against misbehaving servers', () => {
         s.on('data', () => s.write('501 5.5.4 bad helo\r\n'));
       },
       async (port) => {
-        expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 1000 })).toMatchObject({ ok: false, reason: 'status', message: expect.stringMatching(/reply to HELO 501/) });
+        expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 5000 })).toMatchObject({ ok: false, reason: 'status', message: expect.stringMatching(/reply to HELO 501/) });
       },
     ));
 
   it('fails protocol on binary garbage and timeout on a silent server', async () => {
     await withServer(
       (s) => s.write(Buffer.from([0, 1, 2, 3, 0xff, 0x0a])),
-      async (port) => expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 1000 })).toMatchObject({ ok: false, reason: 'protocol' }),
+      async (port) => expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 5000 })).toMatchObject({ ok: false, reason: 'protocol' }),
     );
     await withServer(
       () => undefined,
@@ -80,7 +80,7 @@ describe('SMTP check against misbehaving servers', () => {
         s.on('drain', pump);
         pump();
       },
-      async (port) => expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 2000 })).toMatchObject({ ok: false, reason: 'too-large' }),
+      async (port) => expect(await smtpCheck({ address: '127.0.0.1', port }, { timeoutMs: 5000 })).toMatchObject({ ok: false, reason: 'too-large' }),
     ));
 
   it('refuses a HELO name that would inject a command', async () => {

@@ -12,14 +12,14 @@ afterAll(() => server.close());
 
 describe('TCP check', () => {
   it('is up when the handshake completes', async () => {
-    const r = await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000 });
+    const r = await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000 });
     expect(r).toMatchObject({ ok: true });
   });
 
   it('connects from the configured source address and port (bind before connect)', async () => {
     peers = [];
     const port = await freePort('127.0.0.3');
-    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000, source: { address: '127.0.0.3', port } })).toMatchObject({ ok: true });
+    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000, source: { address: '127.0.0.3', port } })).toMatchObject({ ok: true });
     await new Promise((r) => setTimeout(r, 50));
     expect(peers).toEqual([`127.0.0.3:${port}`]);
   });
@@ -27,9 +27,9 @@ describe('TCP check', () => {
   it('works over IPv6 loopback', async () => {
     const v6 = await startRawServer(() => undefined, '::1');
     try {
-      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 1000 })).toMatchObject({ ok: true });
+      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 5000 })).toMatchObject({ ok: true });
       await v6.close();
-      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 1000 })).toMatchObject({
+      expect(await tcpCheck({ address: '::1', port: v6.port }, { timeoutMs: 5000 })).toMatchObject({
         ok: false,
         reason: 'refused',
         message: `connection refused by [::1]:${v6.port}`,
@@ -40,7 +40,7 @@ describe('TCP check', () => {
   });
 
   it('fails refused when nothing listens', async () => {
-    expect(await tcpCheck({ address: '127.0.0.1', port: await freePort() }, { timeoutMs: 1000 })).toMatchObject({ ok: false, reason: 'refused' });
+    expect(await tcpCheck({ address: '127.0.0.1', port: await freePort() }, { timeoutMs: 5000 })).toMatchObject({ ok: false, reason: 'refused' });
   });
 
   it('times out at connect_timeout when SYNs go unanswered', async () => {
@@ -49,19 +49,19 @@ describe('TCP check', () => {
       const r = await tcpCheck({ address: '127.0.0.1', port: hole.port }, { timeoutMs: 500 });
       expect(r).toMatchObject({ ok: false, reason: 'timeout', message: 'no answer within 500 ms while connecting' });
       expect(r.latencyMs).toBeGreaterThanOrEqual(490);
-      expect(r.latencyMs).toBeLessThan(1000);
+      expect(r.latencyMs).toBeLessThan(2500);
     } finally {
       hole.close();
     }
   });
 
   it('fails with a clear error for a source address this host does not have, or a name instead of an address', async () => {
-    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 1000, source: { address: '192.0.2.1' } })).toMatchObject({
+    expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000, source: { address: '192.0.2.1' } })).toMatchObject({
       ok: false,
       reason: 'error',
       message: expect.stringMatching(/cannot use the source address \(EADDRNOTAVAIL/),
     });
-    expect(await tcpCheck({ address: 'real1.example', port: 80 }, { timeoutMs: 1000 })).toMatchObject({
+    expect(await tcpCheck({ address: 'real1.example', port: 80 }, { timeoutMs: 5000 })).toMatchObject({
       ok: false,
       reason: 'error',
       message: 'target address "real1.example" is not an IPv4 or IPv6 address',

@@ -16,7 +16,7 @@ describe('UDP check against a UDP echo server', () => {
   it('is up on an echoed payload matching the expected reply pattern', async () => {
     const echo = await startUdpServer((m) => m);
     try {
-      const r = await udpCheck({ address: '127.0.0.1', port: echo.port }, { timeoutMs: 1000, payloadHex: 'de ad be ef', replyPattern: 'dexxbe', minReplyLength: 4, maxReplyLength: 4 });
+      const r = await udpCheck({ address: '127.0.0.1', port: echo.port }, { timeoutMs: 5000, payloadHex: 'de ad be ef', replyPattern: 'dexxbe', minReplyLength: 4, maxReplyLength: 4 });
       expect(r).toMatchObject({ ok: true });
       expect(r.latencyMs).toBeLessThan(500);
     } finally {
@@ -28,16 +28,16 @@ describe('UDP check against a UDP echo server', () => {
     const echo = await startUdpServer((m) => m);
     try {
       const target = { address: '127.0.0.1', port: echo.port };
-      expect(await udpCheck(target, { timeoutMs: 1000, payloadHex: 'cafe', replyPattern: 'beef' })).toMatchObject({ ok: false, reason: 'reply', message: 'reply starts cafe, expected beef' });
-      expect(await udpCheck(target, { timeoutMs: 1000, payloadHex: 'cafe', requireReply: true, minReplyLength: 3 })).toMatchObject({ ok: false, reason: 'reply', message: 'reply of 2 bytes, expected at least 3' });
+      expect(await udpCheck(target, { timeoutMs: 5000, payloadHex: 'cafe', replyPattern: 'beef' })).toMatchObject({ ok: false, reason: 'reply', message: 'reply starts cafe, expected beef' });
+      expect(await udpCheck(target, { timeoutMs: 5000, payloadHex: 'cafe', requireReply: true, minReplyLength: 3 })).toMatchObject({ ok: false, reason: 'reply', message: 'reply of 2 bytes, expected at least 3' });
     } finally {
       echo.close();
     }
   });
 
   it('fails refused on ICMP port unreachable (IPv4 and IPv6), with or without a required reply', async () => {
-    expect(await udpCheck({ address: '127.0.0.1', port: await closedUdpPort() }, { timeoutMs: 1000 })).toMatchObject({ ok: false, reason: 'refused', message: expect.stringMatching(/answered ICMP port unreachable/) });
-    expect(await udpCheck({ address: '::1', port: await closedUdpPort('udp6') }, { timeoutMs: 1000, requireReply: true })).toMatchObject({ ok: false, reason: 'refused' });
+    expect(await udpCheck({ address: '127.0.0.1', port: await closedUdpPort() }, { timeoutMs: 5000 })).toMatchObject({ ok: false, reason: 'refused', message: expect.stringMatching(/answered ICMP port unreachable/) });
+    expect(await udpCheck({ address: '::1', port: await closedUdpPort('udp6') }, { timeoutMs: 5000, requireReply: true })).toMatchObject({ ok: false, reason: 'refused' });
   });
 
   it('without require_reply, a silent server is up once the timeout passes with no ICMP error', async () => {
