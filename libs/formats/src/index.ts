@@ -19,3 +19,4 @@ export { DEFAULT_PERSISTENCE_TIMEOUT, MAX_PERSISTENCE_TIMEOUT, PERSISTENCE_ENGIN
 export { parseIpvsadmCommands, parseIpvsadmRestore, type IpvsadmRestore } from './ipvsadm/restore.js';
 export { formatIpvsadmSave, type SaveOptions } from './ipvsadm/save.js';
 export { sortDestinationsLikeIpvsadm, sortServicesLikeIpvsadm } from './ipvsadm/sort.js';
+export * from './keepalived/index.js';
