@@ -6,7 +6,7 @@ import { STATUS_PORT } from './config.js';
 const user = { user: 'config-api', password: 'spec-nats-password' };
 let nats: NatsServer;
 beforeAll(async () => {
-  nats = await startNats({ jetstream: false, auth: { users: [user] } });
+  nats = await startNats({ jetstream: true, auth: { users: [user] } });
 });
 afterAll(() => nats?.dispose());
 
