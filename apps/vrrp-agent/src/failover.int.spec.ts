@@ -1,0 +1,159 @@
+import { openVrrpSocket } from '@fulcrum/netlink';
+import { encodeIpv4Packet } from '@fulcrum/vrrp';
+import type { VrrpAdvert } from '@fulcrum/vrrp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VrrpLan, longestGap, sleep } from './testing/index.js';
+import type { AgentInstance, LogLine, NsProcess } from './testing/index.js';
+
+// vrrp-agent processes in network namespaces made here (three routers and a client on a bridge),
+// with real raw sockets, rtnetlink addresses and gratuitous ARP.
+
+const lan = new VrrpLan(`fva-${process.pid % 100_000}`, 231, 3);
+const VIP = lan.vip();
+const STARTUP_MS = 40_000;
+
+const transition = (instance: string, to: string) => (l: LogLine) => l.msg === 'vrrp transition' && l.instance === instance && l.to === to;
+
+function v3(priorities: Record<string, number>, extra: Partial<AgentInstance> = {}): AgentInstance {
+  return { id: 'vi-1', version: 3, virtualRouterId: 31, priorities, advertInterval: 0.1, virtualAddresses: [{ address: VIP }], ...extra };
+}
+
+async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+function metric(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+beforeAll(() => {
+  if (process.getuid?.() !== 0) throw new Error('vrrp-agent int specs need root (network namespaces, raw sockets)');
+  lan.create();
+  lan.startResponders();
+});
+afterAll(async () => {
+  await lan.destroy();
+});
+
+describe('vrrp-agent between namespaces', () => {
+  let a1: NsProcess;
+  let a2: NsProcess;
+  const prios = { r1: 100, r2: 200 };
+
+  it('elects the higher priority, puts the VIP only there, and a client reaches it across a graceful stop (priority 0)', async () => {
+    a1 = lan.startAgent(1, [v3(prios)]);
+    a2 = lan.startAgent(2, [v3(prios)]);
+    // Whichever starts first may be master for a moment; r2 then preempts.
+    await a2.waitFor(transition('vi-1', 'master'), STARTUP_MS);
+    await a1.waitFor(transition('vi-1', 'backup'), STARTUP_MS, a1.lines.findIndex(transition('vi-1', 'master')) + 1);
+    await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 2000);
+
+    const probe = lan.probe(VIP, 10, 4000);
+    await probe.ready;
+    await sleep(1000);
+    const stoppedAt = Date.now();
+    await a2.stop('SIGTERM');
+    await a1.waitFor(transition('vi-1', 'master'), 3000);
+    const takeover = Date.now() - stoppedAt;
+    const replies = await probe.done;
+    expect(a2.lines.find((l) => l.msg === 'vrrp transition' && l.to === 'initialize')).toBeTruthy();
+    expect(lan.hasVip(2)).toBe(false);
+    expect(lan.hasVip(1)).toBe(true);
+    // Priority 0: the backup takes over after its skew time (0.06 s), not 3 intervals.
+    expect(takeover).toBeLessThan(1500);
+    const froms = replies.map((r) => r.from);
+    expect(froms[0]).toBe('r2');
+    expect(froms.at(-1)).toBe('r1');
+    expect(longestGap(replies)).toBeLessThan(1000);
+  });
+
+  it('preempts: the higher priority router takes the VIP back when it returns', async () => {
+    const at = a1.lines.length;
+    a2 = lan.startAgent(2, [v3(prios)]);
+    await a2.waitFor(transition('vi-1', 'master'), STARTUP_MS);
+    await a1.waitFor(transition('vi-1', 'backup'), 3000, at);
+    await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 2000);
+  });
+
+  it('link down on the master: fault there, takeover by the backup; back to backup when the link returns', async () => {
+    const at1 = a1.lines.length;
+    const at2 = a2.lines.length;
+    lan.linkDown(2);
+    await a2.waitFor(transition('vi-1', 'fault'), 3000, at2);
+    await a1.waitFor(transition('vi-1', 'master'), 3000, at1);
+    expect(lan.hasVip(1)).toBe(true);
+    expect(String((a2.lines.slice(at2).find(transition('vi-1', 'fault')) ?? {}).reason)).toMatch(/interface eth0/);
+    lan.linkUp(2);
+    // Back up: r2 listens first (backup), then preempts r1 again.
+    await a2.waitFor(transition('vi-1', 'backup'), 3000, at2);
+    await a2.waitFor((l) => transition('vi-1', 'master')(l) && a2.lines.indexOf(l) > at2, 5000, at2);
+    await a1.waitFor(transition('vi-1', 'backup'), 3000, at1);
+  });
+
+  it('split brain while the routers cannot hear each other ends when the link heals', async () => {
+    const at1 = a1.lines.length;
+    const at2 = a2.lines.length;
+    lan.cut(1);
+    await a1.waitFor(transition('vi-1', 'master'), 3000, at1);
+    expect(lan.hasVip(2)).toBe(true); // both masters now
+    lan.heal(1);
+    const healed = Date.now();
+    await a1.waitFor(transition('vi-1', 'backup'), 3000, at1);
+    expect(Date.now() - healed).toBeLessThan(1500);
+    expect(a2.lines.slice(at2).some(transition('vi-1', 'backup'))).toBe(false);
+    await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 2000);
+  });
+
+  it('drops and counts malformed adverts (wrong TTL, bad checksum, truncated, huge address count, wrong password) and keeps running', async () => {
+    const sock = openVrrpSocket({ interface: 'eth0', family: 'ipv4', netns: lan.client });
+    const good: VrrpAdvert = { version: 3, vrid: 31, priority: 250, intervalMs: 100, addresses: [VIP] };
+    const src = lan.clientAddr;
+    const dst = '224.0.0.18';
+    try {
+      const wrongTtl = encodeIpv4Packet(good, { srcAddr: src, ttl: 64 });
+      const badSum = encodeIpv4Packet(good, { srcAddr: src });
+      badSum[26] = (badSum[26] as number) ^ 0xff;
+      const truncated = encodeIpv4Packet({ ...good, addresses: [VIP, lan.vip(101), lan.vip(102)] }, { srcAddr: src }).subarray(0, 32);
+      const huge = encodeIpv4Packet(good, { srcAddr: src });
+      huge[23] = 255;
+      const wrongVersion = encodeIpv4Packet({ ...good, version: 2, intervalMs: 1000 }, { srcAddr: src });
+      let seed = 1234;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256);
+      for (let k = 0; k < 20; k += 1) {
+        for (const p of [wrongTtl, badSum, truncated, huge, wrongVersion]) sock.send(p, dst);
+        // Random bytes after a valid IPv4 header.
+        const fuzz = Buffer.from(badSum);
+        for (let b = 20; b < fuzz.length; b += 1) fuzz[b] = rand();
+        sock.send(fuzz, dst);
+      }
+      await sleep(500);
+    } finally {
+      await sock.close();
+    }
+    const m = lan.metrics(2);
+    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="ttl"')).toBeGreaterThanOrEqual(20);
+    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="checksum"')).toBeGreaterThanOrEqual(20);
+    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="truncated"')).toBeGreaterThanOrEqual(20);
+    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="length"')).toBeGreaterThanOrEqual(0);
+    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="version"')).toBeGreaterThanOrEqual(20);
+    expect(metric(m, 'fulcrum_vrrp_adverts_received_total', 'instance="vi-1"')).toBeGreaterThan(0);
+    expect(metric(m, 'fulcrum_vrrp_adverts_sent_total', 'instance="vi-1"')).toBeGreaterThan(0);
+    // Nobody with priority 250 took over, and both agents still run.
+    expect(a1.running && a2.running).toBe(true);
+    expect(lan.hasVip(2)).toBe(true);
+    expect(lan.hasVip(1)).toBe(false);
+  });
+
+  it('stops both agents cleanly', async () => {
+    await a1.stop('SIGTERM');
+    await a2.stop('SIGTERM');
+    expect(a1.child.exitCode).toBe(0);
+    expect(a2.child.exitCode).toBe(0);
+    expect(lan.hasVip(1) || lan.hasVip(2)).toBe(false);
+  });
+});

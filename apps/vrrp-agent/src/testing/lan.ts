@@ -1,0 +1,324 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+// A VRRP test bed on this host: a bridge namespace, N router namespaces and a client namespace,
+// each router and the client joined to the bridge by a veth (`eth0` inside). Addresses are
+// 10.<net>.0.<10+i> for router i and 10.<net>.0.2 for the client. Everything the bed makes it
+// removes in destroy(), which is safe to call after a failed set-up.
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const AGENT_BIN = join(here, '..', '..', 'bin', 'vrrp-agent.mjs');
+export const PROBE = join(here, 'probe.py');
+export const PROBE_PORT = 7007;
+
+export const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: 'pipe' });
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface LogLine {
+  readonly msg?: string;
+  readonly [key: string]: unknown;
+}
+
+/** A process in a namespace whose stdout is JSON log lines (vrrp-agent) or text (keepalived). */
+export class NsProcess {
+  readonly lines: LogLine[] = [];
+  private text = '';
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
+    let buffer = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      this.text += c.toString();
+      buffer += c.toString();
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      for (const p of parts.filter(Boolean)) {
+        try {
+          this.lines.push(JSON.parse(p) as LogLine);
+        } catch {
+          this.lines.push({ raw: p });
+        }
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => (this.text += c.toString()));
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+  }
+
+  get output(): string {
+    return this.text;
+  }
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async waitFor(match: (l: LogLine) => boolean, timeoutMs: number, after = 0): Promise<LogLine> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.slice(after).find(match);
+      if (found) return found;
+      if (!this.running) throw new Error(`${this.name} exited before the expected log line; output:\n${this.text.slice(-3000)}`);
+      if (Date.now() > until) throw new Error(`${this.name}: no expected log line within ${timeoutMs} ms; output:\n${this.text.slice(-3000)}`);
+      await sleep(10);
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface AgentInstance {
+  id: string;
+  version?: 2 | 3;
+  virtualRouterId: number;
+  priorities: Record<string, number>;
+  advertInterval?: number;
+  virtualAddresses: { address: string; prefix?: number }[];
+  preempt?: boolean;
+  preemptDelay?: number;
+  authentication?: { type: 'pass'; password: string };
+  unicastPeers?: string[];
+  trackScripts?: Record<string, unknown>[];
+  trackInterfaces?: { interface: string; weight?: number }[];
+  syncGroup?: string;
+}
+
+export class VrrpLan {
+  readonly routers: string[];
+  readonly bridge: string;
+  readonly client: string;
+  readonly dir: string;
+  private readonly procs: NsProcess[] = [];
+
+  constructor(
+    readonly tag: string,
+    readonly net: number,
+    count: number,
+  ) {
+    this.routers = Array.from({ length: count }, (_, i) => `${tag}-r${i + 1}`);
+    this.bridge = `${tag}-br`;
+    this.client = `${tag}-c`;
+    this.dir = mkdtempSync(join(tmpdir(), `${tag}-`));
+  }
+
+  /** Router i's (1-based) address on the LAN. */
+  addr(i: number): string {
+    return `10.${this.net}.0.${10 + i}`;
+  }
+  get clientAddr(): string {
+    return `10.${this.net}.0.2`;
+  }
+  vip(n = 100): string {
+    return `10.${this.net}.0.${n}`;
+  }
+  ns(i: number): string {
+    return this.routers[i - 1] as string;
+  }
+
+  create(): this {
+    sh('ip', 'netns', 'add', this.bridge);
+    sh('ip', '-n', this.bridge, 'link', 'add', 'br0', 'type', 'bridge');
+    sh('ip', '-n', this.bridge, 'link', 'set', 'br0', 'up');
+    const join = (ns: string, port: string, address: string) => {
+      sh('ip', 'netns', 'add', ns);
+      sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+      sh('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', this.bridge);
+      sh('ip', '-n', this.bridge, 'link', 'set', port, 'master', 'br0', 'up');
+      sh('ip', '-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+    };
+    join(this.client, 'pc', this.clientAddr);
+    this.routers.forEach((ns, i) => join(ns, `p${i + 1}`, this.addr(i + 1)));
+    return this;
+  }
+
+  /** The router's own interface down (what the agent must notice: fault). */
+  linkDown(i: number): void {
+    sh('ip', '-n', this.ns(i), 'link', 'set', 'eth0', 'down');
+  }
+  linkUp(i: number): void {
+    sh('ip', '-n', this.ns(i), 'link', 'set', 'eth0', 'up');
+  }
+  /** Cuts router i off the bridge (its own link stays administratively up): a partition. */
+  cut(i: number): void {
+    sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'nomaster');
+  }
+  heal(i: number): void {
+    sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'master', 'br0');
+  }
+
+  /** Addresses on router i's eth0. */
+  addresses(i: number): string {
+    return sh('ip', '-n', this.ns(i), '-o', '-4', 'addr', 'show', 'dev', 'eth0');
+  }
+  hasVip(i: number, vip = this.vip()): boolean {
+    return this.addresses(i).includes(` ${vip}/`);
+  }
+
+  private track(p: NsProcess): NsProcess {
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Starts vrrp-agent in router i's namespace with these instances (host name r<i>). */
+  startAgent(i: number, instances: AgentInstance[], extra: Record<string, unknown> = {}): NsProcess {
+    const file = join(this.dir, `agent-r${i}-${Date.now()}.yaml`);
+    const config = {
+      host: `r${i}`,
+      nats: { servers: ['nats://127.0.0.1:1'] },
+      desiredState: false,
+      log: { level: 'info' },
+      instances: instances.map((inst) => ({ interface: 'eth0', ...inst })),
+      ...extra,
+    };
+    writeFileSync(file, stringify(config));
+    const child = spawn('ip', ['netns', 'exec', this.ns(i), process.execPath, AGENT_BIN, '--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FULCRUM_STATUS__PORT: '9702' },
+    });
+    return this.track(new NsProcess(child, `vrrp-agent r${i}`));
+  }
+
+  /** Starts keepalived (VRRP only) in router i's namespace; its log is NsProcess.output. */
+  startKeepalived(i: number, conf: string): NsProcess {
+    const base = join(this.dir, `ka-r${i}-${Date.now()}`);
+    writeFileSync(`${base}.conf`, conf);
+    const log = `${base}.log`;
+    const fd = openSync(log, 'a');
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.ns(i), 'keepalived', '-n', '-P', '-D', '-l', '-f', `${base}.conf`, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`, '-c', `${base}.chk.pid`],
+      { stdio: ['ignore', fd, fd] },
+    );
+    const p = new KeepalivedProcess(child, `keepalived r${i}`, log, base);
+    return this.track(p);
+  }
+
+  /** A UDP responder on every router (answers with r<i>), for the probe. */
+  startResponders(): void {
+    this.routers.forEach((ns, i) => {
+      const child = spawn('ip', ['netns', 'exec', ns, 'python3', PROBE, '--serve', `r${i + 1}`, String(PROBE_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.track(new NsProcess(child, `responder r${i + 1}`));
+    });
+  }
+
+  /** Sends to the VIP from the client every `intervalMs` for `durationMs`; resolves with the replies. */
+  probe(vip: string, intervalMs: number, durationMs: number): { ready: Promise<void>; done: Promise<{ t: number; from: string }[]> } {
+    const child = spawn('ip', ['netns', 'exec', this.client, 'python3', PROBE, vip, String(PROBE_PORT), String(intervalMs / 1000), String(durationMs / 1000)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const p = this.track(new NsProcess(child, 'probe'));
+    return {
+      ready: p.waitFor((l) => l.ready === true, 20_000).then(() => undefined),
+      done: p.exited.then(() => p.lines.filter((l) => typeof l.t === 'number') as unknown as { t: number; from: string }[]),
+    };
+  }
+
+  /** Metrics of the agent in router i's namespace, as Prometheus text. */
+  metrics(i: number): string {
+    return sh('ip', 'netns', 'exec', this.ns(i), 'python3', '-c', "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9702/metrics').read().decode())");
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop('SIGKILL', 2000).catch(() => undefined)));
+    for (const ns of [...this.routers, this.client, this.bridge]) {
+      try {
+        sh('ip', 'netns', 'del', ns);
+      } catch {
+        // not created
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class KeepalivedProcess extends NsProcess {
+  constructor(
+    child: ChildProcess,
+    name: string,
+    readonly logFile: string,
+    readonly base: string,
+  ) {
+    super(child, name);
+  }
+  log(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+  async waitForLog(pattern: RegExp, timeoutMs: number, from = 0): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const text = this.log();
+      const m = pattern.exec(text.slice(from));
+      if (m) return from + m.index + m[0].length;
+      if (Date.now() > until) throw new Error(`${this.name} never logged ${pattern} within ${timeoutMs} ms; log:\n${text.slice(from).slice(-3000)}`);
+      await sleep(10);
+    }
+  }
+  /** A crash: SIGKILL to keepalived's parent and its VRRP child (their pid files). */
+  kill9(): void {
+    for (const f of [`${this.base}.vrrp.pid`, `${this.base}.pid`]) {
+      try {
+        process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Longest time between successive replies inside [from, to] (seconds), in ms. */
+export function longestGap(replies: readonly { t: number }[], from = 0, to = Infinity): number {
+  const ts = replies.map((r) => r.t).filter((t) => t >= from && t <= to);
+  let gap = 0;
+  for (let k = 1; k < ts.length; k += 1) gap = Math.max(gap, ((ts[k] as number) - (ts[k - 1] as number)) * 1000);
+  return Math.round(gap);
+}
+
+/** keepalived.conf for one VRRP-only instance. */
+export function keepalivedConf(o: {
+  name: string;
+  iface?: string;
+  vrid: number;
+  priority: number;
+  version: 2 | 3;
+  advertInterval: number;
+  vip: string;
+  password?: string;
+  nopreempt?: boolean;
+}): string {
+  return [
+    'global_defs {',
+    `  router_id ${o.name}`,
+    '  vrrp_startup_delay 0.001',
+    `  vrrp_version ${o.version}`,
+    '  vrrp_garp_master_delay 0',
+    '}',
+    `vrrp_instance ${o.name} {`,
+    '  state BACKUP',
+    `  interface ${o.iface ?? 'eth0'}`,
+    `  virtual_router_id ${o.vrid}`,
+    `  priority ${o.priority}`,
+    `  advert_int ${o.advertInterval}`,
+    ...(o.nopreempt ? ['  nopreempt'] : []),
+    ...(o.password ? ['  authentication {', '    auth_type PASS', `    auth_pass ${o.password}`, '  }'] : []),
+    `  virtual_ipaddress {\n    ${o.vip}/32\n  }`,
+    '}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""UDP probe for VRRP failover tests: sends a request to VIP:port every `interval` seconds for
+`duration` seconds and prints one JSON line per reply: {"t": seconds since start, "from": responder}.
+With --serve NAME it is instead the responder: answers every datagram with NAME."""
+import json, select, socket, sys, time
+
+if sys.argv[1] == '--serve':
+    name, port = sys.argv[2].encode(), int(sys.argv[3])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', port))
+    print('ready', flush=True)
+    while True:
+        data, peer = s.recvfrom(2048)
+        s.sendto(name + b' ' + data, peer)
+
+vip, port, interval, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+start = time.monotonic()
+next_send = start
+seq = 0
+print(json.dumps({'ready': True}), flush=True)
+while True:
+    now = time.monotonic()
+    if now - start >= duration:
+        break
+    if now >= next_send:
+        seq += 1
+        try:
+            s.sendto(str(seq).encode(), (vip, port))
+        except OSError:
+            pass
+        next_send += interval
+    r, _, _ = select.select([s], [], [], max(0.0, min(next_send, start + duration) - time.monotonic()))
+    while r:
+        try:
+            data = s.recv(2048)
+        except OSError:
+            break
+        print(json.dumps({'t': round(time.monotonic() - start, 4), 'from': data.split(b' ')[0].decode()}), flush=True)
+        r, _, _ = select.select([s], [], [], 0)
