@@ -219,6 +219,18 @@ describe('HTTP check against misbehaving servers', () => {
     }
   });
 
+  it('times out in the TLS handshake on a silent server and fails tls on garbage instead of a ServerHello', async () => {
+    const silent = await startRawServer(() => undefined);
+    const garbage = await startRawServer((s) => s.end(Buffer.alloc(300, 0xab)));
+    try {
+      expectFail(await httpCheck(local(silent.port), spec({ timeoutMs: 500, tls: { verify: false } })), 'timeout', /while in the TLS handshake$/);
+      expectFail(await httpCheck(local(garbage.port), spec({ tls: { verify: false } })), 'tls');
+    } finally {
+      await silent.close();
+      await garbage.close();
+    }
+  });
+
   it('fails protocol when the server closes before the body promised by Content-Length', async () => {
     const srv = await startRawServer((s) => s.end('HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nshort'));
     try {

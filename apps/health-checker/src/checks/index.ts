@@ -10,5 +10,5 @@ export { icmpCheck, type IcmpCheckSpec } from './icmp.js';
 export { scriptCheck, type ScriptCheckSpec } from './script.js';
 export { fileCheck, type FileCheckSpec } from './file.js';
 export { CheckState, CheckScheduleError, type CheckSchedule, type Health, type Step, type Transition } from './state.js';
-export { runCheck, type CheckSpec } from './run-check.js';
+export { runCheck, runRound, type CheckSpec } from './run-check.js';
 export { planCheck, statusRange, CheckPlanError, FILE_POLL_MS, type CheckPlan } from './plan.js';

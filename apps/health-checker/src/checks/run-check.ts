@@ -40,3 +40,24 @@ export function runCheck(target: Endpoint, spec: CheckSpec, ctx?: ProbeContext):
       return fileCheck(spec, ctx);
   }
 }
+
+/**
+ * One round of a check with several probes (an HTTP check's URLs): the probes run in order and the
+ * round stops at the first failure, as keepalived walks a check's URLs. The latency is the round's
+ * total; a success carries the last probe's weight fields.
+ */
+export async function runRound(
+  target: Endpoint,
+  probes: readonly CheckSpec[],
+  ctx?: ProbeContext,
+  run: (target: Endpoint, spec: CheckSpec, ctx?: ProbeContext) => Promise<CheckResult> = runCheck,
+): Promise<CheckResult> {
+  let total = 0;
+  let last: CheckResult = { ok: false, reason: 'error', message: 'the check has no probe', latencyMs: 0 };
+  for (const spec of probes) {
+    last = await run(target, spec, ctx);
+    total += last.latencyMs;
+    if (!last.ok) break;
+  }
+  return { ...last, latencyMs: total };
+}
