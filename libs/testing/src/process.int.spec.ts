@@ -15,6 +15,14 @@ function alive(pid: number): boolean {
   }
 }
 
+const stat = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').slice(0, 60);
+  } catch {
+    return 'gone';
+  }
+};
+
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -101,8 +109,10 @@ describe('startProcess', () => {
     });
     const { pid, dir, port } = JSON.parse(line) as { pid: number; dir: string; port: number };
     expect(alive(pid)).toBe(true);
+    const exited = new Promise<void>((r) => runner.once('exit', () => r()));
     runner.kill(signal);
-    await until('the redis-server of the dead runner is gone', () => !alive(pid));
+    await exited;
+    await until(`the redis-server of the dead runner is gone (${stat(pid)})`, () => !alive(pid), 10_000);
     expect(await canConnect('127.0.0.1', port)).toBe(false);
     if (signal === 'SIGTERM') expect(existsSync(dir)).toBe(false);
   });
