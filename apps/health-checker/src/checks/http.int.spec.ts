@@ -44,6 +44,7 @@ beforeAll(async () => {
           tls(tlsValid, certs.valid),
           'location = /down { return 503 "maintenance\\n"; }',
           'location = /host { return 200 "host=$host\\n"; }',
+          'location = /sni { return 200 "sni=$ssl_server_name\\n"; }',
           // sub_filter drops Content-Length, so HTTP/1.1 clients get a chunked body.
           "location /chunked/ { sub_filter 'beta' 'BETA'; sub_filter_once off; sub_filter_types *; }",
         ].join('\n    '),
@@ -139,6 +140,11 @@ describe('HTTPS check against nginx', () => {
     expect(await tls(tlsValid, { verify: true, caFile: certs.ca, sni: CERT_NAME }, { digest: PAGE_MD5 })).toMatchObject({ ok: true });
     expect(keepalivedGenhash(['-S', '-p', String(tlsValid), '-u', '/index.html'])).toBe(PAGE_MD5);
     expect(await genhash({ url: `https://127.0.0.1:${tlsValid}/index.html` })).toMatchObject({ ok: true, digest: PAGE_MD5 });
+  });
+
+  it('sends SNI only when asked, with the configured name', async () => {
+    expect(await tls(tlsValid, { verify: false, sni: 'sni.fulcrum.test' }, { path: '/sni', regex: '^sni=sni\\.fulcrum\\.test\n$' })).toMatchObject({ ok: true });
+    expect(await tls(tlsValid, { verify: false }, { path: '/sni', virtualhost: CERT_NAME, regex: '^sni=\n$' })).toMatchObject({ ok: true });
   });
 
   it('refuses an expired certificate when verifying, and ignores it without verification (keepalived default)', async () => {
