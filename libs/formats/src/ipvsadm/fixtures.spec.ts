@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { destinationId, serviceId, type IpvsService, type IpvsTable } from '@fulcrum/schemas';
 import { describe, expect, it } from 'vitest';
-import { formatAddressPort } from './inet.js';
+import { canonicalTable, inListingOrder } from '../testing/dump-order.js';
 import { formatIpvsadmList, type IpvsadmListView } from './list.js';
 import { parseIpvsadmRestore } from './restore.js';
 import { formatIpvsadmSave } from './save.js';
@@ -27,50 +26,6 @@ const views: [IpvsadmListView, string, { exact?: boolean }][] = [
   ['tun-info', 'list-tun-info', {}],
 ];
 
-/** The service and destination order of an `ipvsadm -Ln --nosort` listing: the kernel's dump order. */
-function dumpOrder(listing: string): { service: string; destinations: string[] }[] {
-  const out: { service: string; destinations: string[] }[] = [];
-  for (const line of listing.split('\n').slice(3)) {
-    const dest = /^ {2}-> (\S+)/.exec(line);
-    if (dest) out[out.length - 1]?.destinations.push(dest[1] as string);
-    else if (line !== '') {
-      const [kind, what, maybeV6] = line.split(/ +/);
-      out.push({ service: `${kind} ${what}${kind === 'FWM' && maybeV6 === 'IPv6' ? ' IPv6' : ''}`, destinations: [] });
-    }
-  }
-  return out;
-}
-
-function listingName(s: IpvsService): string {
-  if (s.key.kind === 'fwmark') return `FWM ${s.key.fwmark | 0}${s.key.family === 'inet6' ? ' IPv6' : ''}`;
-  return `${s.key.protocol.toUpperCase()} ${formatAddressPort(s.key.address, s.key.port)}`;
-}
-
-/** Order-free form of a table, to compare contents. */
-function canonical(t: IpvsTable): IpvsService[] {
-  return t.services
-    .map((s) => ({ ...s, destinations: [...s.destinations].sort((a, b) => destinationId(a).localeCompare(destinationId(b))) }))
-    .sort((a, b) => serviceId(a.key).localeCompare(serviceId(b.key)));
-}
-
-/** The table rearranged into the order the kernel dumped it. */
-function inDumpOrder(table: IpvsTable, listing: string): IpvsTable {
-  const order = dumpOrder(listing);
-  const services = order.map(({ service, destinations }) => {
-    const s = table.services.find((x) => listingName(x) === service);
-    if (!s) throw new Error(`service ${service} of the listing is not in the table`);
-    const dests = destinations.map((d) => {
-      const found = s.destinations.find((x) => formatAddressPort(x.address, x.port) === d);
-      if (!found) throw new Error(`destination ${d} of ${service} is not in the table`);
-      return found;
-    });
-    expect(dests).toHaveLength(s.destinations.length);
-    return { ...s, destinations: dests };
-  });
-  expect(services).toHaveLength(table.services.length);
-  return { services };
-}
-
 it('has the captured scenarios, from ipvsadm 1.31', () => {
   expect(scenarios).toEqual(['flags', 'fwmark', 'sort', 'tunnels', 'v4-basic', 'v6']);
   expect(readFileSync(join(dir, 'ipvsadm-version.txt'), 'utf8')).toMatch(/^ipvsadm v1\.31 /);
@@ -79,7 +34,7 @@ it('has the captured scenarios, from ipvsadm 1.31', () => {
 describe.each(scenarios)('%s', (name) => {
   const save = read(name, 'save');
   const built = parseIpvsadmRestore(read(name, 'cmds')).table;
-  const kernelOrder = inDumpOrder(built, read(name, 'list-nosort'));
+  const kernelOrder = inListingOrder(built, read(name, 'list-nosort'));
 
   it('reads ipvsadm-save output back and prints it byte for byte', () => {
     const parsed = parseIpvsadmRestore(save).table;
@@ -96,7 +51,7 @@ describe.each(scenarios)('%s', (name) => {
       ...s,
       destinations: s.destinations.map((d) => ({ ...d, upperThreshold: 0, lowerThreshold: 0 })),
     }));
-    expect(canonical(fromSave)).toEqual(canonical({ services: withoutThresholds }));
+    expect(canonicalTable(fromSave)).toEqual(canonicalTable({ services: withoutThresholds }));
   });
 
   it.each(views)('ipvsadm -Ln view %s (%s)', (view, ext, opts) => {
