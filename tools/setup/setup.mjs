@@ -18,6 +18,7 @@ const log = (msg) => process.stderr.write(`setup: ${msg}\n`);
 export const debianPackages = [
   'busybox-static', // lab initramfs, ping in namespaces
   'cpio', // lab initramfs
+  'dnsmasq-base', // DNS server for the health-checker's DNS check specs
   'haproxy', // health-check benchmark reference
   'iproute2', // ip netns, veth, bridges
   'ipvsadm', // independent oracle of the kernel's IPVS table
@@ -27,6 +28,8 @@ export const debianPackages = [
   'mariadb-server', // replication-monitor
   'nats-server', // the bus (JetStream)
   'nginx', // real servers
+  'opensmtpd', // SMTP server for the health-checker's SMTP check specs
+  'openssl', // certificates for the HTTPS check specs
   'procps',
   'python3', // VRRP interop spec's raw-socket helpers
   'qemu-system-x86', // the lab VM
