@@ -1,4 +1,4 @@
-import { type Bus, type BusAuth, connectBus } from '@fulcrum/bus';
+import type { Bus, BusAuth } from '@fulcrum/bus';
 import type { Service } from './service.js';
 import type { NatsConfig } from './service-config.js';
 
@@ -19,6 +19,8 @@ export async function connectServiceBus(svc: Service<{ host: string; nats: NatsC
   const { nats, host } = svc.config;
   svc.logger.info({ servers: nats.servers }, 'connecting to NATS');
   const auth = busAuth(nats);
+  // Loaded here, not at import: --help, --version and --check-config need no NATS client.
+  const { connectBus } = await import('@fulcrum/bus');
   const bus = await connectBus({
     servers: nats.servers,
     name: `${svc.name}@${host}`,
