@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeValue, encodeValue, subscriptionSubject, tokensOf } from './codec.js';
+import { decodeValue, encodeValue, keyMatches, subscriptionSubject, tokensOf } from './codec.js';
 import { InvalidMessageError, RevisionConflictError } from './errors.js';
 
 const health = z.object({ server: z.string(), weight: z.number().int().min(0).max(65535), up: z.boolean().default(true) });
@@ -53,6 +53,19 @@ describe('subjects', () => {
 
   it('reads the tokens back from a concrete subject', () => {
     expect(tokensOf('fulcrum.evt.{type}.{host}', 'fulcrum.evt.health.d1')).toEqual({ type: 'health', host: 'd1' });
+  });
+});
+
+describe('keyMatches', () => {
+  it('matches keys as NATS matches subjects', () => {
+    expect(keyMatches('vs.web', 'vs.web')).toBe(true);
+    expect(keyMatches('vs.*', 'vs.web')).toBe(true);
+    expect(keyMatches('vs.*', 'vs.web.x')).toBe(false);
+    expect(keyMatches('vs.>', 'vs.web.x')).toBe(true);
+    expect(keyMatches('vs.>', 'vs')).toBe(false);
+    expect(keyMatches('>', 'host.d1')).toBe(true);
+    expect(keyMatches('vs.web', 'vs.web2')).toBe(false);
+    expect(keyMatches('vs.web.x', 'vs.web')).toBe(false);
   });
 });
 

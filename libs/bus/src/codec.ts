@@ -56,3 +56,14 @@ export function tokensOf(name: string, subject: string): Record<string, string> 
   });
   return tokens;
 }
+
+/** NATS subject matching of a key: `*` matches one token, a final `>` one or more. */
+export function keyMatches(pattern: string, key: string): boolean {
+  const p = pattern.split('.');
+  const k = key.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return i === p.length - 1 && k.length > i;
+    if (i >= k.length || (p[i] !== '*' && p[i] !== k[i])) return false;
+  }
+  return p.length === k.length;
+}

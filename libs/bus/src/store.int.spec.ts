@@ -202,12 +202,17 @@ describe('KV store over a real nats-server', () => {
     it('reads an empty bucket as no entries at revision 0, and watches only the keys asked for', async () => {
       const store = await freshStore(await open());
       expect(await store.readAll()).toEqual({ entries: new Map(), revision: 0, invalid: [] });
-      const watch = store.watch({ keys: 'vs.*' });
-      const iter = watch[Symbol.asyncIterator]();
+      const one = store.watch({ keys: 'vs.*' });
+      const several = store.watch({ keys: ['vs.a', 'host.>'] });
+      const [oneIter, severalIter] = [one[Symbol.asyncIterator](), several[Symbol.asyncIterator]()];
       await store.put('host.d1', vs(9));
+      await store.put('vs.b', vs(2));
+      await store.put('vrrp.v1', vs(3));
       await store.put('vs.a', vs(1));
-      expect((await take(iter, 1)).map(brief)).toEqual(['vs.a=1']);
-      watch.stop();
+      expect((await take(oneIter, 2)).map(brief)).toEqual(['vs.b=2', 'vs.a=1']);
+      expect((await take(severalIter, 2)).map(brief)).toEqual(['host.d1=9', 'vs.a=1']);
+      one.stop();
+      several.stop();
     });
   });
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
 import { NatsBus, toBusError } from './bus.js';
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeValue, encodeValue, keyMatches } from './codec.js';
 import { BusError, InvalidKeyError, RevisionConflictError, type InvalidMessageError } from './errors.js';
 
 export interface StoreEntry<T> {
@@ -29,7 +29,7 @@ export interface StoreSnapshot<T> {
 export interface WatchOptions {
   /** The last revision already known (e.g. a snapshot's): changes after it are delivered. 0 = all history. */
   fromRevision?: number;
-  /** A key or wildcard (`vs.*`, `vs.>`); several keys need nats-server 2.10 or later. All keys by default. */
+  /** Keys or wildcards (`vs.*`, `vs.>`); all keys by default. */
   keys?: string | string[];
 }
 
@@ -237,7 +237,8 @@ class KvWatch<T> implements StoreWatch<T> {
   private restart = false;
   private readonly halt = new AbortController();
   private readonly halted: Promise<void>;
-  private readonly key: string | string[];
+  private readonly key: string;
+  private readonly wanted: (key: string) => boolean;
   private readonly log: Logger;
   private readonly generator: AsyncGenerator<StoreChange<T>>;
 
@@ -249,7 +250,11 @@ class KvWatch<T> implements StoreWatch<T> {
     bucket: string,
   ) {
     this.last = opts.fromRevision ?? 0;
-    this.key = opts.keys ?? '>';
+    // Several filters need nats-server 2.10 on the server side; filtering here works everywhere.
+    const keys = opts.keys === undefined ? ['>'] : Array.isArray(opts.keys) ? opts.keys : [opts.keys];
+    if (keys.length === 0) throw new BusError('watch: keys must name at least one key or pattern');
+    this.key = keys.length === 1 ? (keys[0] as string) : '>';
+    this.wanted = keys.length === 1 ? () => true : (key) => keys.some((k) => keyMatches(k, key));
     this.log = bus.log.child({ bucket, keys: this.key });
     this.halted = new Promise((resolve) => this.halt.signal.addEventListener('abort', () => resolve(), { once: true }));
     this.generator = this.changes();
@@ -308,6 +313,7 @@ class KvWatch<T> implements StoreWatch<T> {
             if (e.revision <= this.last) continue;
             this.last = e.revision;
             failures = 0;
+            if (!this.wanted(e.key)) continue;
             if (e.operation !== 'PUT') {
               yield { op: 'delete', key: e.key, revision: e.revision };
               continue;
