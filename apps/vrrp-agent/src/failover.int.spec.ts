@@ -1,6 +1,8 @@
 import { openVrrpSocket } from '@fulcrum/netlink';
 import { encodeIpv4Packet } from '@fulcrum/vrrp';
 import type { VrrpAdvert } from '@fulcrum/vrrp';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VrrpLan, longestGap, sleep } from './testing/index.js';
 import type { AgentInstance, LogLine, NsProcess } from './testing/index.js';
@@ -14,14 +16,23 @@ const STARTUP_MS = 40_000;
 
 const transition = (instance: string, to: string) => (l: LogLine) => l.msg === 'vrrp transition' && l.instance === instance && l.to === to;
 
+// 0.5 s adverts: master down after about 1.7 s. Shorter intervals work (see the benchmark) but a
+// busy CI machine can starve a process for a few hundred ms, which would make these specs flaky.
 function v3(priorities: Record<string, number>, extra: Partial<AgentInstance> = {}): AgentInstance {
-  return { id: 'vi-1', version: 3, virtualRouterId: 31, priorities, advertInterval: 0.1, virtualAddresses: [{ address: VIP }], ...extra };
+  return { id: 'vi-1', version: 3, virtualRouterId: 31, priorities, advertInterval: 0.5, virtualAddresses: [{ address: VIP }], ...extra };
 }
+const failFile = () => join(lan.dir, 'r2-check-fails');
+/** r2 tracks a script that fails while failFile() exists: its priority drops by 150. */
+const tracked = () =>
+  v3(prios, {
+    trackScripts: [{ name: 'check', path: '/bin/sh', args: ['-c', `test ! -e ${failFile()}`], interval: 0.2, weight: -150, fall: 2, rise: 1 }],
+  });
+const prios = { r1: 100, r2: 200, r3: 250 };
 
 async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!ok()) {
-    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms; addresses:\n${[1, 2, 3].map((i) => lan.addresses(i)).join('')}`);
     await sleep(10);
   }
 }
@@ -43,7 +54,6 @@ afterAll(async () => {
 describe('vrrp-agent between namespaces', () => {
   let a1: NsProcess;
   let a2: NsProcess;
-  const prios = { r1: 100, r2: 200 };
 
   it('elects the higher priority, puts the VIP only there, and a client reaches it across a graceful stop (priority 0)', async () => {
     a1 = lan.startAgent(1, [v3(prios)]);
@@ -58,13 +68,13 @@ describe('vrrp-agent between namespaces', () => {
     await sleep(1000);
     const stoppedAt = Date.now();
     await a2.stop('SIGTERM');
-    await a1.waitFor(transition('vi-1', 'master'), 3000);
+    await a1.waitFor(transition('vi-1', 'master'), 5000);
     const takeover = Date.now() - stoppedAt;
     const replies = await probe.done;
     expect(a2.lines.find((l) => l.msg === 'vrrp transition' && l.to === 'initialize')).toBeTruthy();
     expect(lan.hasVip(2)).toBe(false);
     expect(lan.hasVip(1)).toBe(true);
-    // Priority 0: the backup takes over after its skew time (0.06 s), not 3 intervals.
+    // Priority 0: the backup takes over after its skew time (0.3 s), not 3 intervals (1.8 s).
     expect(takeover).toBeLessThan(1500);
     const froms = replies.map((r) => r.from);
     expect(froms[0]).toBe('r2');
@@ -74,9 +84,9 @@ describe('vrrp-agent between namespaces', () => {
 
   it('preempts: the higher priority router takes the VIP back when it returns', async () => {
     const at = a1.lines.length;
-    a2 = lan.startAgent(2, [v3(prios)]);
+    a2 = lan.startAgent(2, [tracked()]);
     await a2.waitFor(transition('vi-1', 'master'), STARTUP_MS);
-    await a1.waitFor(transition('vi-1', 'backup'), 3000, at);
+    await a1.waitFor(transition('vi-1', 'backup'), 5000, at);
     await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 2000);
   });
 
@@ -84,32 +94,34 @@ describe('vrrp-agent between namespaces', () => {
     const at1 = a1.lines.length;
     const at2 = a2.lines.length;
     lan.linkDown(2);
-    await a2.waitFor(transition('vi-1', 'fault'), 3000, at2);
-    await a1.waitFor(transition('vi-1', 'master'), 3000, at1);
+    await a2.waitFor(transition('vi-1', 'fault'), 5000, at2);
+    await a1.waitFor(transition('vi-1', 'master'), 5000, at1);
     expect(lan.hasVip(1)).toBe(true);
     expect(String((a2.lines.slice(at2).find(transition('vi-1', 'fault')) ?? {}).reason)).toMatch(/interface eth0/);
     lan.linkUp(2);
     // Back up: r2 listens first (backup), then preempts r1 again.
-    await a2.waitFor(transition('vi-1', 'backup'), 3000, at2);
-    await a2.waitFor((l) => transition('vi-1', 'master')(l) && a2.lines.indexOf(l) > at2, 5000, at2);
-    await a1.waitFor(transition('vi-1', 'backup'), 3000, at1);
+    const back = a2.lines.indexOf(await a2.waitFor(transition('vi-1', 'backup'), 5000, at2));
+    await a2.waitFor(transition('vi-1', 'master'), 10_000, back);
+    await a1.waitFor(transition('vi-1', 'backup'), 10_000, a1.lines.indexOf(await a1.waitFor(transition('vi-1', 'master'), 10, at1)));
+    await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 5000);
   });
 
   it('split brain while the routers cannot hear each other ends when the link heals', async () => {
     const at1 = a1.lines.length;
     const at2 = a2.lines.length;
     lan.cut(1);
-    await a1.waitFor(transition('vi-1', 'master'), 3000, at1);
-    expect(lan.hasVip(2)).toBe(true); // both masters now
+    await a1.waitFor(transition('vi-1', 'master'), 10_000, at1);
+    expect(lan.hasVip(2) && lan.hasVip(1)).toBe(true); // both masters now
     lan.heal(1);
     const healed = Date.now();
-    await a1.waitFor(transition('vi-1', 'backup'), 3000, at1);
+    await a1.waitFor(transition('vi-1', 'backup'), 5000, at1);
+    // r2 answers r1's lower priority advert at once (keepalived's way), well before a master-down interval.
     expect(Date.now() - healed).toBeLessThan(1500);
     expect(a2.lines.slice(at2).some(transition('vi-1', 'backup'))).toBe(false);
     await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 2000);
   });
 
-  it('drops and counts malformed adverts (wrong TTL, bad checksum, truncated, huge address count, wrong password) and keeps running', async () => {
+  it('drops and counts malformed adverts (wrong TTL, bad checksum, truncated, huge address count, wrong version, random bytes) and keeps running', async () => {
     const sock = openVrrpSocket({ interface: 'eth0', family: 'ipv4', netns: lan.client });
     const good: VrrpAdvert = { version: 3, vrid: 31, priority: 250, intervalMs: 100, addresses: [VIP] };
     const src = lan.clientAddr;
@@ -139,14 +151,61 @@ describe('vrrp-agent between namespaces', () => {
     expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="ttl"')).toBeGreaterThanOrEqual(20);
     expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="checksum"')).toBeGreaterThanOrEqual(20);
     expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="truncated"')).toBeGreaterThanOrEqual(20);
-    expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="length"')).toBeGreaterThanOrEqual(0);
     expect(metric(m, 'fulcrum_vrrp_packets_dropped_total', 'reason="version"')).toBeGreaterThanOrEqual(20);
     expect(metric(m, 'fulcrum_vrrp_adverts_received_total', 'instance="vi-1"')).toBeGreaterThan(0);
     expect(metric(m, 'fulcrum_vrrp_adverts_sent_total', 'instance="vi-1"')).toBeGreaterThan(0);
     // Nobody with priority 250 took over, and both agents still run.
-    expect(a1.running && a2.running).toBe(true);
+    expect(a1.running && a2.running && a2.lines.length > 0).toBe(true);
     expect(lan.hasVip(2)).toBe(true);
     expect(lan.hasVip(1)).toBe(false);
+  });
+
+  it('a failing tracked script lowers the priority and the other router takes over; recovery takes it back', async () => {
+    const at1 = a1.lines.length;
+    const at2 = a2.lines.length;
+    writeFileSync(failFile(), '');
+    const t0 = Date.now();
+    await a1.waitFor(transition('vi-1', 'master'), 10_000, at1);
+    const back = a2.lines.indexOf(await a2.waitFor(transition('vi-1', 'backup'), 5000, at2));
+    expect(a2.lines[back]?.reason).toMatch(/higher priority 100 than ours \(50\)/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await waitUntil('VIP only on r1', () => lan.hasVip(1) && !lan.hasVip(2), 5000);
+    rmSync(failFile());
+    await a2.waitFor(transition('vi-1', 'master'), 10_000, back);
+    await waitUntil('VIP only on r2', () => lan.hasVip(2) && !lan.hasVip(1), 5000);
+    expect(existsSync(failFile())).toBe(false);
+  });
+
+  it('nopreempt: a higher priority router that starts later leaves the master alone', async () => {
+    const a3 = lan.startAgent(3, [v3(prios, { preempt: false })]);
+    try {
+      await a3.waitFor(transition('vi-1', 'backup'), STARTUP_MS);
+      await sleep(3000);
+      expect(a3.lines.some(transition('vi-1', 'master'))).toBe(false);
+      expect(lan.hasVip(2)).toBe(true);
+    } finally {
+      await a3.stop('SIGTERM');
+    }
+  });
+
+  it('preempt delay: a higher priority router waits that long after hearing the lower master', async () => {
+    const at2 = a2.lines.length;
+    const a3 = lan.startAgent(3, [v3(prios, { preemptDelay: 3 })]);
+    try {
+      const backup = await a3.waitFor(transition('vi-1', 'backup'), STARTUP_MS);
+      const t0 = Date.parse(String(backup.time));
+      const master = await a3.waitFor(transition('vi-1', 'master'), 15_000);
+      const waited = Date.parse(String(master.time)) - t0;
+      expect(waited).toBeGreaterThanOrEqual(3000);
+      expect(waited).toBeLessThan(8000);
+      await a2.waitFor(transition('vi-1', 'backup'), 5000, at2);
+      await waitUntil('VIP only on r3', () => lan.hasVip(3) && !lan.hasVip(2), 5000);
+    } catch (err) {
+      throw new Error(`${String(err)}\n${a3.output.slice(-4000)}`);
+    } finally {
+      await a3.stop('SIGTERM');
+    }
+    await a2.waitFor(transition('vi-1', 'master'), 5000, at2);
   });
 
   it('stops both agents cleanly', async () => {
