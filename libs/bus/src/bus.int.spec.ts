@@ -108,6 +108,12 @@ describe('bus over a real, authenticated nats-server', () => {
       await later.dispose();
     });
 
+    it('says which credentials file it could not read', async () => {
+      await expect(connectBus({ servers: nats.url, name: 't', auth: { credsFile: '/nonexistent/agent.creds' } })).rejects.toThrow(
+        /cannot read the NATS credentials file \/nonexistent\/agent\.creds: ENOENT/,
+      );
+    });
+
     it('fails fast with BusUnavailableError when nothing listens', async () => {
       const started = Date.now();
       await expect(connectBus({ servers: 'nats://127.0.0.1:1', name: 't' })).rejects.toBeInstanceOf(BusUnavailableError);

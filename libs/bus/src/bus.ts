@@ -161,7 +161,13 @@ function authOptions(auth: BusAuth | undefined): Partial<ConnectionOptions> {
   if ('user' in auth) return { user: auth.user, pass: auth.pass };
   if ('token' in auth) return { token: auth.token };
   if ('nkeySeed' in auth) return { authenticator: nkeyAuthenticator(encoder.encode(auth.nkeySeed)) };
-  return { authenticator: credsAuthenticator(readFileSync(auth.credsFile)) };
+  let creds: Uint8Array;
+  try {
+    creds = readFileSync(auth.credsFile);
+  } catch (err) {
+    throw new BusError(`cannot read the NATS credentials file ${auth.credsFile}: ${describe(err)}`, { cause: err });
+  }
+  return { authenticator: credsAuthenticator(creds) };
 }
 
 function isAuthError(err: unknown): boolean {
@@ -235,8 +241,8 @@ export class NatsBus implements Bus {
     this.currentState = state;
     this.since = new Date();
     const event: BusStateEvent = server === undefined ? { state, since: this.since } : { state, server, since: this.since };
-    if (state === 'connected') this.log.info({ server }, 'bus reconnected');
-    else this.log.warn({ server }, `bus ${state}`);
+    if (state === 'disconnected') this.log.warn({ server }, 'bus disconnected');
+    else this.log.info({ server }, state === 'connected' ? 'bus reconnected' : 'bus closed');
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
@@ -478,6 +484,7 @@ export async function connectBus(opts: BusOptions): Promise<Bus> {
       maxPingOut: 3,
     });
   } catch (err) {
+    if (err instanceof BusError) throw err;
     if (isAuthError(err)) {
       const who = opts.auth && 'user' in opts.auth ? `user ${opts.auth.user}` : 'the given credentials';
       throw new BusAuthenticationError(`bus ${opts.name}: NATS at ${servers.join(', ')} refused ${who}`, { cause: err });
