@@ -1,5 +1,5 @@
 import { parseLabArgs, usage, UsageError } from '../vm/args.js';
-import { LabError, runLab } from '../vm/run.js';
+import { runLab } from '../vm/run.js';
 import { exitLabFailed } from '../vm/verdict.js';
 
 /** The `lab` command (bin/lab.mjs): returns the exit code. */
@@ -20,8 +20,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await runLab(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), terminal: tty, outputIsTerminal: Boolean(process.stdout.isTTY) });
   } catch (err) {
-    // Expected failures get their message; anything else its stack, to be fixed.
-    process.stderr.write(`lab: ${err instanceof LabError || (err as Error).message?.startsWith('lab:') ? (err as Error).message.replace(/^lab: /, '') : (err as Error).stack}\n`);
+    // Every failure gets its message; FULCRUM_LAB_DEBUG=1 adds the stack.
+    const e = err as Error;
+    process.stderr.write(`lab: ${e.message.replace(/^lab: /, '')}\n${process.env.FULCRUM_LAB_DEBUG ? `${e.stack}\n` : ''}`);
     return exitLabFailed;
   }
 }

@@ -6,7 +6,7 @@ describe('parseLabArgs', () => {
     const o = parseLabArgs(['--results', '/r', '--', '/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel'], '/repo');
     expect(o.command).toEqual(['/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel']);
     expect(o.results).toBe('/r');
-    expect(o).toMatchObject({ shell: false, topology: 'none', memMb: 2048, timeoutSec: 3600, bootTimeoutSec: 60, kvm: false });
+    expect(o).toMatchObject({ shell: false, topology: 'none', memMb: 2048, timeoutSec: 3600, bootTimeoutSec: 120, kvm: false });
   });
 
   it('takes the command from the first word that is not an option (npm run lab -- ipvsadm -Ln)', () => {
@@ -47,6 +47,7 @@ describe('parseLabArgs', () => {
     [['--boot-timeout', '0', 'true'], '--boot-timeout: "0" is not a positive whole number'],
     [['--env', 'NOEQUALS', 'true'], '--env: "NOEQUALS" is not NAME=VALUE'],
     [['--results'], '--results needs a value'],
+    [['--results', '/a,b', 'true'], '--results: qemu cannot share a path with a comma (/a,b)'],
     [['--frobnicate', 'true'], 'unknown option --frobnicate'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseLabArgs(argv)).toThrow(new UsageError(message));

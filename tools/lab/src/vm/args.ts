@@ -41,7 +41,8 @@ options:
   --mem MB              guest memory (default 2048)
   --timeout SECONDS     kill the guest after this long, boot included (default 3600; 0: none;
                         none by default with --shell); exit code 124
-  --boot-timeout SEC    give up when the guest has not come up after this long (default 60)
+  --boot-timeout SEC    give up when the guest has not come up after this long (default 120;
+                        it takes 4-6 s on an idle host, 30 s and more on a crowded one)
   --kvm                 use KVM instead of TCG (hangs under nested PVM hypervisors; the boot
                         timeout then defaults to 20 s)
   -h, --help            this text
@@ -69,7 +70,7 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
     topology: 'none',
     memMb: 2048,
     timeoutSec: null,
-    bootTimeoutSec: 60,
+    bootTimeoutSec: 120,
     kvm: false,
     env: {},
     help: false,
@@ -112,6 +113,7 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
         const dir = take();
         if (!dir) throw new UsageError('--results needs a directory');
         opts.results = isAbsolute(dir) ? resolve(dir) : resolve(cwd, dir);
+        if (opts.results.includes(',')) throw new UsageError(`--results: qemu cannot share a path with a comma (${opts.results})`);
         break;
       }
       case '--env': {
@@ -141,6 +143,6 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
   if (!opts.shell && !opts.command.length) throw new UsageError('no command given (or use --shell)');
   opts.topology = topology ?? (opts.shell ? 'seeds' : 'none');
   opts.timeoutSec = timeoutSec !== undefined ? timeoutSec : opts.shell ? null : 3600;
-  opts.bootTimeoutSec = bootTimeoutSec ?? (opts.kvm ? 20 : 60);
+  opts.bootTimeoutSec = bootTimeoutSec ?? (opts.kvm ? 20 : 120);
   return opts;
 }

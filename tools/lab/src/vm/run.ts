@@ -128,9 +128,12 @@ function supervise(opts: LabOptions, io: LabIo, stamp: LabStamp, ctl: string, sa
     tail.push(text);
     io.stdout.write(text);
   });
+  let stopping = false;
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    qemuStderr += d;
-    io.stderr.write(d);
+    // qemu announces the SIGTERM the lab itself sent; the lab says why it sent it.
+    const text = stopping ? d.replace(/^.*terminating on signal \d+.*\n?/gm, '') : d;
+    qemuStderr += text;
+    io.stderr.write(text);
   });
 
   let upAt: number | null = null;
@@ -139,6 +142,7 @@ function supervise(opts: LabOptions, io: LabIo, stamp: LabStamp, ctl: string, sa
   let killTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    stopping = true;
     child.kill('SIGTERM');
     killTimer ??= setTimeout(() => child.kill('SIGKILL'), 3_000);
   };
