@@ -35,6 +35,7 @@ export const debianPackages = [
   'qemu-system-x86', // the lab VM
   'redis-server', // session store
   'redis-tools', // redis-cli, redis-benchmark
+  'systemd', // systemd-analyze verify of the deploy/ units
   'wrk', // load through the VIP
   'xz-utils', // extracting the lab kernel
 ];
