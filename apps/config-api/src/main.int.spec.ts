@@ -16,6 +16,6 @@ describeAppBin({
   envPrefix: 'FULCRUM_',
   service: {
     statusPort: STATUS_PORT,
-    env: () => ({ FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: user.user, FULCRUM_NATS__PASSWORD: user.password }),
+    env: () => ({ FULCRUM_API__PORT: '0', FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: user.user, FULCRUM_NATS__PASSWORD: user.password }),
   },
 });
