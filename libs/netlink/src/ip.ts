@@ -7,11 +7,21 @@ export class AddressFormatError extends Error {
   override name = 'AddressFormatError';
 }
 
+// A big table repeats the same VIPs and real servers thousands of times; parse each once.
+const parsed = new Map<string, Buffer>();
+
+/** The address in network byte order (4 or 16 bytes). The result is shared: do not modify it. */
 export function ipToBytes(address: string): Buffer {
+  const hit = parsed.get(address);
+  if (hit) return hit;
   const v = isIP(address);
-  if (v === 4) return Buffer.from(address.split('.').map((p) => Number(p)));
-  if (v === 6) return ipv6ToBytes(address);
-  throw new AddressFormatError(`'${address}' is not an IPv4 or IPv6 address`);
+  let bytes: Buffer;
+  if (v === 4) bytes = Buffer.from(address.split('.').map((p) => Number(p)));
+  else if (v === 6) bytes = ipv6ToBytes(address);
+  else throw new AddressFormatError(`'${address}' is not an IPv4 or IPv6 address`);
+  if (parsed.size >= 65536) parsed.clear();
+  parsed.set(address, bytes);
+  return bytes;
 }
 
 function ipv6ToBytes(address: string): Buffer {

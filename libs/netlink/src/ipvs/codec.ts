@@ -195,10 +195,8 @@ export function writeServiceKey(w: AttrWriter, key: IpvsServiceKey): void {
   if (key.kind === 'fwmark') {
     w.u32(IPVS_SVC_ATTR.FWMARK, key.fwmark);
   } else {
-    const addr = Buffer.alloc(16);
-    ipToBytes(key.address).copy(addr);
     w.u16(IPVS_SVC_ATTR.PROTOCOL, IPPROTO[key.protocol]);
-    w.bytes(IPVS_SVC_ATTR.ADDR, addr);
+    w.padded(IPVS_SVC_ATTR.ADDR, ipToBytes(key.address), 16);
     w.u16be(IPVS_SVC_ATTR.PORT, key.port);
   }
 }
@@ -392,9 +390,7 @@ export function canonicalService(s: IpvsService): IpvsService {
 // Destination
 
 export function writeDestinationKey(w: AttrWriter, d: Pick<IpvsDestination, 'address' | 'port'>): void {
-  const addr = Buffer.alloc(16);
-  ipToBytes(d.address).copy(addr);
-  w.bytes(IPVS_DEST_ATTR.ADDR, addr);
+  w.padded(IPVS_DEST_ATTR.ADDR, ipToBytes(d.address), 16);
   w.u16be(IPVS_DEST_ATTR.PORT, d.port);
   w.u16(IPVS_DEST_ATTR.ADDR_FAMILY, AF[familyOf(d.address)]);
 }
