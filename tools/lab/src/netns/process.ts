@@ -10,7 +10,7 @@ export function inNamespace(ns: string | null, argv: readonly string[]): string[
 export interface RunOptions {
   /** Written to the command's stdin (otherwise stdin is empty). */
   input?: string;
-  /** Kill the command (SIGKILL) after this long; default 60 s. */
+  /** Kill the command (SIGKILL) after this long; default 120 s (the lab VM is slow, a crowded host more so). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -30,9 +30,16 @@ export class CommandError extends Error {
     readonly signal: NodeJS.Signals | null,
     readonly stdout: string,
     readonly stderr: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { timeoutMs?: number },
   ) {
-    const how = exitCode !== null ? `exited ${exitCode}` : signal ? `was killed by ${signal}` : 'could not start';
+    const how =
+      options?.timeoutMs !== undefined
+        ? `did not finish within ${options.timeoutMs} ms and was killed`
+        : exitCode !== null
+          ? `exited ${exitCode}`
+          : signal
+            ? `was killed by ${signal}`
+            : 'could not start';
     const err = stderr.trim() || stdout.trim();
     super(`\`${argv.join(' ')}\` ${how}${err ? `:\n${err}` : ''}`, options);
   }
@@ -48,7 +55,12 @@ export function runIn(ns: string | null, argv: readonly string[], opts: RunOptio
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new CommandError(full, null, null, stdout, stderr || err.message, { cause: err }));
@@ -56,7 +68,7 @@ export function runIn(ns: string | null, argv: readonly string[], opts: RunOptio
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new CommandError(full, code, signal, stdout, stderr));
+      else reject(new CommandError(full, code, signal, stdout, stderr, timedOut ? { timeoutMs } : undefined));
     });
     child.stdin.on('error', () => {}); // a command that does not read its input closes the pipe early
     child.stdin.end(opts.input ?? '');
