@@ -1,0 +1,119 @@
+import type { IpvsDestination, RealServer, SorryServer, VirtualService } from '@fulcrum/schemas';
+import { destinationId, healthChecksOf, serviceId, toIpvsDestination, toIpvsService } from '@fulcrum/schemas';
+import { canonicalDestination, canonicalIp, canonicalService } from '@fulcrum/netlink';
+import type { TableModel } from './table-model.js';
+
+// Desired virtual services + what is observed about their real servers (health, operator drain,
+// replication lag) -> the table the kernel should hold. Pure: the quorum state of the previous
+// pass comes in and the new one goes out, because keepalived's hysteresis depends on it.
+
+/** A real server of a virtual service, as the overlays name it: `<vs id>|<address>|<port>`. */
+export const realServerKey = (virtualService: string, address: string, port: number): string =>
+  `${virtualService}|${canonicalIp(address)}|${port}`;
+
+export interface HealthState {
+  state: 'up' | 'down';
+  /** Weight the checks ask for (dynamic weight); absent = the configured one. */
+  weight?: number | undefined;
+}
+
+export interface Overlays {
+  /** Latest health per real server key; absent = not checked yet. */
+  health: ReadonlyMap<string, HealthState>;
+  /** Drained by an operator: weight 0, entry kept so existing connections finish. */
+  drained: ReadonlySet<string>;
+  /** Replicas too far behind their primary: weight 0. */
+  lagging: ReadonlySet<string>;
+}
+
+export const noOverlays = (): Overlays => ({ health: new Map(), drained: new Set(), lagging: new Set() });
+
+/** Why a real server has the weight it has (for logs and the dry-run). */
+export type WeightReason = 'configured' | 'health-weight' | 'down' | 'drained' | 'lagging' | 'quorum-lost';
+
+export interface EffectiveResult {
+  table: TableModel;
+  /** Quorum state per virtual service id (true = up), for the next pass. */
+  quorum: Map<string, boolean>;
+  /** Virtual services left out because another one already has their kernel key. */
+  conflicts: { virtualService: string; sameKeyAs: string }[];
+}
+
+/** A real server is alive unless its checks say down, or it has checks, `alpha` is set and none reported yet. */
+function isAlive(vs: VirtualService, rs: RealServer, health: HealthState | undefined): boolean {
+  if (health) return health.state === 'up';
+  return !(vs.alpha && healthChecksOf(vs, rs).length > 0);
+}
+
+/**
+ * keepalived's quorum: up while the live weight is at least `quorum`; once up it is lost only below
+ * quorum - hysteresis, and once lost it comes back only at quorum + hysteresis.
+ */
+export function quorumUp(liveWeight: number, vs: Pick<VirtualService, 'quorum' | 'hysteresis'>, previous: boolean | undefined): boolean {
+  if (previous === undefined) return liveWeight >= vs.quorum;
+  if (previous) return liveWeight >= vs.quorum - vs.hysteresis;
+  return liveWeight >= vs.quorum + vs.hysteresis;
+}
+
+function sorryDestination(vs: VirtualService, s: SorryServer, weight: number): IpvsDestination {
+  return toIpvsDestination(vs, { address: s.address, port: s.port, forwarding: s.forwarding, tunnel: s.tunnel, weight, upperThreshold: 0, lowerThreshold: 0 }, weight);
+}
+
+/** The destinations of one virtual service and whether its quorum holds. */
+export function effectiveDestinations(
+  vs: VirtualService,
+  overlays: Overlays,
+  previousQuorum: boolean | undefined,
+): { destinations: IpvsDestination[]; quorum: boolean } {
+  const live: IpvsDestination[] = [];
+  let liveWeight = 0;
+  for (const rs of vs.realServers) {
+    const key = realServerKey(vs.id, rs.address, rs.port);
+    const health = overlays.health.get(key);
+    if (!isAlive(vs, rs, health)) {
+      if (vs.inhibitOnFailure) live.push(toIpvsDestination(vs, rs, 0));
+      continue;
+    }
+    const weight = overlays.drained.has(key) || overlays.lagging.has(key) ? 0 : (health?.weight ?? rs.weight);
+    liveWeight += weight;
+    live.push(toIpvsDestination(vs, rs, weight));
+  }
+  const quorum = quorumUp(liveWeight, vs, previousQuorum);
+  const sorry = vs.sorryServer;
+  if (!sorry) return { destinations: live, quorum };
+  if (!quorum) return { destinations: [sorryDestination(vs, sorry, 1)], quorum };
+  // Back above quorum: the sorry server goes, or stays at weight 0 when it is inhibited.
+  return { destinations: sorry.inhibit ? [...live, sorryDestination(vs, sorry, 0)] : live, quorum };
+}
+
+/** The whole effective table, in canonical form, ready for diff(). */
+export function effectiveTable(
+  services: Iterable<VirtualService>,
+  overlays: Overlays,
+  previousQuorum: ReadonlyMap<string, boolean> = new Map(),
+): EffectiveResult {
+  const table: TableModel = new Map();
+  const owner = new Map<string, string>();
+  const quorum = new Map<string, boolean>();
+  const conflicts: EffectiveResult['conflicts'] = [];
+  const sorted = [...services].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const vs of sorted) {
+    const r = effectiveDestinations(vs, overlays, previousQuorum.get(vs.id));
+    quorum.set(vs.id, r.quorum);
+    const service = canonicalService(toIpvsService(vs, []));
+    const id = serviceId(service.key);
+    const first = owner.get(id);
+    if (first !== undefined) {
+      conflicts.push({ virtualService: vs.id, sameKeyAs: first });
+      continue;
+    }
+    owner.set(id, vs.id);
+    const dests = new Map<string, IpvsDestination>();
+    for (const d of r.destinations) {
+      const c = canonicalDestination(d);
+      dests.set(destinationId(c), c);
+    }
+    table.set(id, { service, dests });
+  }
+  return { table, quorum, conflicts };
+}
