@@ -19,7 +19,11 @@ await runService(
   async (svc) => {
     const cfg = svc.config;
     const addresses = new RtnetlinkAddresses();
-    svc.onStop('rtnetlink', () => addresses.close());
+    const linkStates = new RtnetlinkAddresses();
+    svc.onStop('rtnetlink', async () => {
+      await addresses.close();
+      await linkStates.close();
+    });
     let link: BusLink | null = null;
     const agent = new VrrpAgent({
       host: cfg.host,
@@ -27,6 +31,7 @@ await runService(
       registry: svc.registry,
       kernel: {
         addresses,
+        linkStates,
         openChannel: (o) => openVrrpSocket({ ...o, family: 'ipv4' }),
         openAnnouncer: (iface) => openArpAnnouncer({ interface: iface }),
       },

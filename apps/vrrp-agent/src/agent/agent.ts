@@ -9,13 +9,17 @@ import type { Registry } from 'prom-client';
 import { createAgentMetrics } from './metrics.js';
 import type { AgentMetrics } from './metrics.js';
 import { VrrpRouter } from './router.js';
+import { serialized } from './serial.js';
 import type { AnnounceConfig } from './router.js';
 import { ScriptTracker } from './tracking.js';
 import { VirtualServiceHealth } from './virtual-services.js';
 
 /** The kernel as the agent uses it; the real one is @fulcrum/netlink, specs pass doubles. */
 export interface AgentKernel {
+  /** For the virtual addresses. */
   readonly addresses: AddressControl;
+  /** For polling link states; a second handle so that polls never wait for, or delay, address changes. */
+  readonly linkStates?: AddressControl;
   openChannel(opts: { interface: string; unicast: boolean }): VrrpSocket;
   openAnnouncer(iface: string): ArpAnnouncer;
 }
@@ -68,8 +72,13 @@ export class VrrpAgent {
   private syncAgain = false;
   private stopped = false;
 
+  private readonly addresses: AddressControl;
+  private readonly linkStates: AddressControl;
+
   constructor(private readonly opts: AgentOptions) {
     this.metrics = createAgentMetrics(opts.registry);
+    this.addresses = serialized(opts.kernel.addresses);
+    this.linkStates = opts.kernel.linkStates ? serialized(opts.kernel.linkStates) : this.addresses;
     this.clock = opts.clock ?? { now: () => performance.now() };
   }
 
@@ -120,7 +129,7 @@ export class VrrpAgent {
 
   private async primaryAddress(inst: VrrpInstanceSpec): Promise<string> {
     const vips = new Set([...this.routers.values()].flatMap((r) => r.vips.map((v) => v.address)).concat(inst.virtualAddresses.map((v) => v.address)));
-    const addrs = await this.opts.kernel.addresses.addresses(inst.interface);
+    const addrs = await this.addresses.addresses(inst.interface);
     const primary = addrs.find((a) => a.family === 'inet' && !vips.has(a.address));
     if (!primary) throw new Error(`interface ${inst.interface} has no IPv4 address to send the adverts of ${inst.id} from`);
     return primary.address;
@@ -140,7 +149,7 @@ export class VrrpAgent {
       {
         io: {
           send: (packet, to) => channel.socket.send(packet, to),
-          addresses: this.opts.kernel.addresses,
+          addresses: this.addresses,
           announcer: (iface) => this.announcer(iface),
         },
         hooks: {
@@ -246,7 +255,7 @@ export class VrrpAgent {
   private async pollLinks(): Promise<void> {
     if (this.stopped) return;
     try {
-      const links = await this.opts.kernel.addresses.links();
+      const links = await this.linkStates.links();
       this.links = new Map(links.map((l) => [l.name, l.up]));
     } catch (err) {
       this.opts.logger.warn({ err }, 'cannot read link states');

@@ -159,6 +159,11 @@ export class VrrpLan {
     sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'master', 'br0');
   }
 
+  /** Runs a shell command in router i's namespace. */
+  exec(i: number, cmd: string): string {
+    return sh('ip', 'netns', 'exec', this.ns(i), 'sh', '-c', cmd);
+  }
+
   /** Addresses on router i's eth0. */
   addresses(i: number): string {
     return sh('ip', '-n', this.ns(i), '-o', '-4', 'addr', 'show', 'dev', 'eth0');
