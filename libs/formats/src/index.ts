@@ -8,6 +8,7 @@ export { canonicalAddress, formatAddressPort } from './ipvsadm/inet.js';
 export {
   formatIpvsadmList,
   formatLargeNumber,
+  listedTable,
   type IpvsadmListView,
   type ListOptions,
   type ListedDestination,

@@ -19,7 +19,7 @@ export function applyIpvsadmOperations(start: IpvsTable, operations: readonly Lo
   const issues: IpvsadmIssue[] = [];
 
   for (const located of operations) {
-    const problem = applyOne(services, addedAt, located.op, located.at.line);
+    const problem = applyOne(services, addedAt, located.operation, located.at.line);
     if (problem) {
       const at: SourcePosition = (problem.about === 'server' ? located.serverAt : located.serviceAt) ?? located.at;
       issues.push({ line: at.line, column: at.column, token: at.token, message: problem.message });
@@ -38,37 +38,37 @@ function applyOne(services: Map<string, IpvsService>, addedAt: Map<string, numbe
     const l = addedAt.get(serviceId(key));
     return l === undefined ? '' : ` (added on line ${l})`;
   };
-  switch (op.kind) {
-    case 'clear':
+  switch (op.op) {
+    case 'flush':
       services.clear();
       addedAt.clear();
       return null;
-    case 'set-timeouts':
+    case 'setTimeouts':
       return null;
     case 'zero':
       if (op.key && !services.has(serviceId(op.key))) return { about: 'service', message: `No such service: ${describeServiceKey(op.key)}` };
       return null;
-    case 'add-service': {
+    case 'addService': {
       const id = serviceId(op.service.key);
       if (services.has(id)) return { about: 'service', message: `Service already exists: ${describeServiceKey(op.service.key)}${where(op.service.key)}` };
       services.set(id, { ...cloneSettings(op.service), destinations: [] });
       addedAt.set(id, line);
       return null;
     }
-    case 'edit-service': {
+    case 'editService': {
       const current = services.get(serviceId(op.service.key));
       if (!current) return { about: 'service', message: `No such service: ${describeServiceKey(op.service.key)}` };
       services.set(serviceId(op.service.key), { ...cloneSettings(op.service), destinations: current.destinations });
       return null;
     }
-    case 'delete-service': {
+    case 'deleteService': {
       const id = serviceId(op.key);
       if (!services.delete(id)) return { about: 'service', message: `No such service: ${describeServiceKey(op.key)}` };
       addedAt.delete(id);
       return null;
     }
-    case 'add-destination':
-    case 'edit-destination': {
+    case 'addDestination':
+    case 'editDestination': {
       const svc = services.get(serviceId(op.key));
       if (!svc) return { about: 'service', message: `Service not defined: ${describeServiceKey(op.key)}` };
       const d = op.destination;
@@ -79,7 +79,7 @@ function applyOne(services: Map<string, IpvsService>, addedAt: Map<string, numbe
         };
       }
       const index = svc.destinations.findIndex((x) => destinationId(x) === destinationId(d));
-      if (op.kind === 'add-destination') {
+      if (op.op === 'addDestination') {
         if (index !== -1) return { about: 'server', message: `Destination already exists: ${describeDestination(d)} in ${describeServiceKey(op.key)}` };
         svc.destinations.push(cloneDestination(d));
       } else {
@@ -88,11 +88,11 @@ function applyOne(services: Map<string, IpvsService>, addedAt: Map<string, numbe
       }
       return null;
     }
-    case 'delete-destination': {
+    case 'deleteDestination': {
       const svc = services.get(serviceId(op.key));
       if (!svc) return { about: 'service', message: `Service not defined: ${describeServiceKey(op.key)}` };
-      const index = svc.destinations.findIndex((x) => destinationId(x) === destinationId(op));
-      if (index === -1) return { about: 'server', message: `No such destination: ${describeDestination(op)} in ${describeServiceKey(op.key)}` };
+      const index = svc.destinations.findIndex((x) => destinationId(x) === destinationId(op.destination));
+      if (index === -1) return { about: 'server', message: `No such destination: ${describeDestination(op.destination)} in ${describeServiceKey(op.key)}` };
       svc.destinations.splice(index, 1);
       return null;
     }

@@ -16,29 +16,29 @@ function commandServiceOption(key: IpvsServiceKey): string {
  * included, so running the printed commands gives exactly the operation.
  */
 export function formatIpvsadmCommand(op: IpvsadmOperation): string {
-  switch (op.kind) {
-    case 'add-service':
-    case 'edit-service':
-      return `ipvsadm ${op.kind === 'add-service' ? '-A' : '-E'} ${commandServiceOption(op.service.key)}${serviceSettingsOptions(op.service)}`;
-    case 'delete-service':
+  switch (op.op) {
+    case 'addService':
+    case 'editService':
+      return `ipvsadm ${op.op === 'addService' ? '-A' : '-E'} ${commandServiceOption(op.service.key)}${serviceSettingsOptions(op.service)}`;
+    case 'deleteService':
       return `ipvsadm -D ${commandServiceOption(op.key)}`;
-    case 'add-destination':
-    case 'edit-destination': {
+    case 'addDestination':
+    case 'editDestination': {
       const d = op.destination;
-      let line = `ipvsadm ${op.kind === 'add-destination' ? '-a' : '-e'} ${commandServiceOption(op.key)}`;
+      let line = `ipvsadm ${op.op === 'addDestination' ? '-a' : '-e'} ${commandServiceOption(op.key)}`;
       line += ` -r ${formatAddressPort(d.address, d.port)} ${forwardSwitch(d)} -w ${d.weight}`;
       line += tunnelOptions(d, `${describeServiceKey(op.key)} -> ${d.address}`);
       if (d.upperThreshold > 0) line += ` -x ${d.upperThreshold}`;
       if (d.lowerThreshold > 0) line += ` -y ${d.lowerThreshold}`;
       return line;
     }
-    case 'delete-destination':
-      return `ipvsadm -d ${commandServiceOption(op.key)} -r ${formatAddressPort(op.address, op.port)}`;
-    case 'clear':
+    case 'deleteDestination':
+      return `ipvsadm -d ${commandServiceOption(op.key)} -r ${formatAddressPort(op.destination.address, op.destination.port)}`;
+    case 'flush':
       return 'ipvsadm -C';
     case 'zero':
       return op.key ? `ipvsadm -Z ${commandServiceOption(op.key)}` : 'ipvsadm -Z';
-    case 'set-timeouts':
+    case 'setTimeouts':
       return `ipvsadm --set ${op.timeouts.tcp} ${op.timeouts.tcpFin} ${op.timeouts.udp}`;
   }
 }

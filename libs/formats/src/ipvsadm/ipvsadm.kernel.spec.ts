@@ -167,8 +167,8 @@ describe('random tables through Debian ipvsadm on the lab kernel', () => {
     // Our own command lines are the restore input: ipvsadm must take every one of them.
     const restoreInput = table.services
       .flatMap((s) => [
-        formatIpvsadmCommand({ kind: 'add-service', service: s }),
-        ...s.destinations.map((destination) => formatIpvsadmCommand({ kind: 'add-destination', key: s.key, destination })),
+        formatIpvsadmCommand({ op: 'addService', service: s }),
+        ...s.destinations.map((destination) => formatIpvsadmCommand({ op: 'addDestination', key: s.key, destination })),
       ])
       .join('\n');
     const messages = spawnSync('ip', ['netns', 'exec', NS, 'ipvsadm-restore'], { input: restoreInput, encoding: 'utf8' });

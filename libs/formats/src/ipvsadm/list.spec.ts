@@ -1,7 +1,7 @@
-import type { IpvsStats } from '@fulcrum/schemas';
+import type { IpvsDestination, IpvsService, IpvsStats } from '@fulcrum/schemas';
 import { describe, expect, it } from 'vitest';
 import { IpvsadmFormatError } from './errors.js';
-import { formatIpvsadmList, formatLargeNumber, type ListedService, type ListedTable } from './list.js';
+import { formatIpvsadmList, formatLargeNumber, listedTable, type ListedDestination, type ListedService, type ListedTable } from './list.js';
 
 // Expected text follows ipvsadm 1.31's printf formats (the captured fixtures cover zero
 // counters; these cover real numbers, K/M/G/T and --exact).
@@ -11,20 +11,32 @@ const stats = (n: Partial<IpvsStats>): IpvsStats => ({
 });
 const noFlags = { onePacket: false, shFallback: false, shPort: false, mhFallback: false, mhPort: false };
 
-const web: ListedService = {
+const webService: IpvsService = {
   key: { kind: 'addr', protocol: 'tcp', address: '10.0.0.1', port: 80 },
   scheduler: 'wrr',
   flags: noFlags,
   persistence: 0,
+  destinations: [],
+};
+const realServer: IpvsDestination = {
+  address: '10.0.1.2', port: 8080, forward: 'masq', weight: 300, upperThreshold: 0, lowerThreshold: 0, tunnelType: 'ipip', tunnelPort: 0, tunnelFlags: [],
+};
+const web: ListedService = {
+  service: webService,
   stats: stats({ conns: 123456789n, inPackets: 987654321n, outPackets: 12n, inBytes: 98765432109n, outBytes: 123456789012345n, cps: 4000n, inPps: 123456789n, outPps: 3n, inBps: 1_500_000_000_000_000n, outBps: 99_999_999n }),
   destinations: [
     {
-      address: '10.0.1.2', port: 8080, forward: 'masq', weight: 300, upperThreshold: 0, lowerThreshold: 0,
-      tunnelType: 'ipip', tunnelPort: 0, tunnelFlags: [], activeConns: 1234567, inactConns: 42, persistConns: 7,
+      destination: realServer,
+      activeConns: 1234567,
+      inactiveConns: 42,
+      persistentConns: 7,
       stats: stats({ conns: 5n, inPackets: 100000000n, cps: 123456789n, inPps: 2n, outPps: 1n, inBps: 250000000n, outBps: 7n }),
     },
   ],
 };
+const withServer = (over: Partial<IpvsDestination>): ListedTable => ({
+  services: [{ ...web, destinations: [{ ...(web.destinations[0] as ListedDestination), destination: { ...realServer, ...over } }] }],
+});
 const table: ListedTable = { services: [web] };
 
 describe('formatLargeNumber (print_largenum)', () => {
@@ -89,9 +101,7 @@ describe('formatIpvsadmList', () => {
   });
 
   it('--persistent-conn and --thresholds', () => {
-    const withThresholds: ListedTable = {
-      services: [{ ...web, destinations: [{ ...(web.destinations[0] as ListedService['destinations'][0]), upperThreshold: 500, lowerThreshold: 250 }] }],
-    };
+    const withThresholds = withServer({ upperThreshold: 500, lowerThreshold: 250 });
     expect(formatIpvsadmList(withThresholds, { view: 'persistent-conn' }).split('\n').slice(1, 5)).toEqual([
       'Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn ',
       '  -> RemoteAddress:Port',
@@ -104,7 +114,7 @@ describe('formatIpvsadmList', () => {
   });
 
   it('a single service (ipvsadm -Ln -t ...) has no version line', () => {
-    expect(formatIpvsadmList(table, { service: web.key })).toBe(
+    expect(formatIpvsadmList(table, { service: webService.key })).toBe(
       'Prot LocalAddress:Port Scheduler Flags\n' +
         '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n' +
         'TCP  10.0.0.1:80 wrr\n' +
@@ -114,9 +124,16 @@ describe('formatIpvsadmList', () => {
   });
 
   it('takes the version and table size from the caller, and shows local real servers as Local', () => {
-    const local: ListedTable = { services: [{ ...web, destinations: [{ ...(web.destinations[0] as ListedService['destinations'][0]), forward: 'local' }] }] };
+    const local = withServer({ forward: 'local' });
     const text = formatIpvsadmList(local, { ipvsVersion: '1.2.1', connTableSize: 1048576 });
     expect(text.split('\n')[0]).toBe('IP Virtual Server version 1.2.1 (size=1048576)');
     expect(text.split('\n')[4]).toMatch(/^ {2}-> 10\.0\.1\.2:8080 +Local {3}300/);
+  });
+
+  it('lists a plain table with zero counters, the same as its listing form', () => {
+    const plain = { services: [{ ...webService, destinations: [realServer] }] };
+    const text = formatIpvsadmList(plain);
+    expect(text).toBe(formatIpvsadmList(listedTable(plain)));
+    expect(text.split('\n')[4]).toBe('  -> 10.0.1.2:8080                Masq    300    0          0         ');
   });
 });

@@ -1,4 +1,4 @@
-import { serviceId, type IpvsDestination, type IpvsService, type IpvsServiceKey, type IpvsStats } from '@fulcrum/schemas';
+import { serviceId, type IpvsDestination, type IpvsService, type IpvsServiceKey, type IpvsStats, type IpvsTable } from '@fulcrum/schemas';
 import { describeServiceKey } from './describe.js';
 import { IpvsadmFormatError } from './errors.js';
 import { formatAddressPort, ipv4PrefixToMask, parseAddress } from './inet.js';
@@ -8,21 +8,32 @@ import { sortDestinationsLikeIpvsadm, sortServicesLikeIpvsadm } from './sort.js'
 // `ipvsadm -Ln` and its views (--stats, --rate, --thresholds, --persistent-conn, --tun-info,
 // --exact, --nosort) as Debian's ipvsadm 1.31 prints them, column for column.
 
-/** A destination with what the kernel counts for it (all zero when absent). */
-export interface ListedDestination extends IpvsDestination {
+/**
+ * A real server with what the kernel counts for it (zero when absent). The same shape as the
+ * netlink library's dump, so a dump lists as it is.
+ */
+export interface ListedDestination {
+  destination: IpvsDestination;
   activeConns?: number;
-  inactConns?: number;
-  persistConns?: number;
+  inactiveConns?: number;
+  persistentConns?: number;
   stats?: IpvsStats;
 }
 
-export interface ListedService extends IpvsService {
-  destinations: ListedDestination[];
+/** A service with its counters; `destinations` (not `service.destinations`) is what is listed. */
+export interface ListedService {
+  service: IpvsService;
   stats?: IpvsStats;
+  destinations: ListedDestination[];
 }
 
 export interface ListedTable {
   services: ListedService[];
+}
+
+/** A plain table as a listing without counters. */
+export function listedTable(table: IpvsTable): ListedTable {
+  return { services: table.services.map((service) => ({ service, destinations: service.destinations.map((destination) => ({ destination })) })) };
 }
 
 /** Which columns: ipvsadm's `--stats`, `--rate`, `--thresholds`, `--persistent-conn`, `--tun-info`, or none. */
@@ -86,9 +97,10 @@ function serviceName(s: IpvsService): string {
   return serviceFamilyIsV6(s) ? name : name.slice(0, 33);
 }
 
-function serviceLine(s: ListedService, view: IpvsadmListView, exact: boolean): string {
+function serviceLine(listed: ListedService, view: IpvsadmListView, exact: boolean): string {
+  const s = listed.service;
   const name = serviceName(s);
-  const st = s.stats ?? ZERO_STATS;
+  const st = listed.stats ?? ZERO_STATS;
   if (view === 'stats') {
     return padEnd(name, 33) + [st.conns, st.inPackets, st.outPackets, st.inBytes, st.outBytes].map((n) => formatLargeNumber(n, exact)).join('');
   }
@@ -119,13 +131,14 @@ function tunnelInfo(d: IpvsDestination): string {
   return 'ipip';
 }
 
-function destinationLine(d: ListedDestination, view: IpvsadmListView, exact: boolean): string {
+function destinationLine(listed: ListedDestination, view: IpvsadmListView, exact: boolean): string {
+  const d = listed.destination;
   let name = formatAddressPort(d.address, d.port);
   if (parseAddress(d.address)?.family !== 'inet6') name = name.slice(0, 28);
   const head = `  -> ${padEnd(name, 28)}`;
-  const active = d.activeConns ?? 0;
-  const inactive = d.inactConns ?? 0;
-  const st = d.stats ?? ZERO_STATS;
+  const active = listed.activeConns ?? 0;
+  const inactive = listed.inactiveConns ?? 0;
+  const st = listed.stats ?? ZERO_STATS;
   switch (view) {
     case 'stats':
       return head + [st.conns, st.inPackets, st.outPackets, st.inBytes, st.outBytes].map((n) => formatLargeNumber(n, exact)).join('');
@@ -136,7 +149,7 @@ function destinationLine(d: ListedDestination, view: IpvsadmListView, exact: boo
     case 'thresholds':
       return `${head} ${padEnd(d.upperThreshold, 10)} ${padEnd(d.lowerThreshold, 10)} ${padEnd(active, 10)} ${padEnd(inactive, 10)}`;
     case 'persistent-conn':
-      return `${head} ${padEnd(d.weight, 9)} ${padEnd(d.persistConns ?? 0, 11)} ${padEnd(active, 10)} ${padEnd(inactive, 10)}`;
+      return `${head} ${padEnd(d.weight, 9)} ${padEnd(listed.persistentConns ?? 0, 11)} ${padEnd(active, 10)} ${padEnd(inactive, 10)}`;
     case 'tun-info':
       return `${head} ${padEnd(FORWARD_NAME[d.forward], 7)} ${padEnd(tunnelInfo(d), 13)} ${padEnd(d.weight, 6)} ${padEnd(active, 10)} ${padEnd(inactive, 10)}`;
     default:
@@ -144,25 +157,33 @@ function destinationLine(d: ListedDestination, view: IpvsadmListView, exact: boo
   }
 }
 
-/** The table as `ipvsadm -Ln` (with the chosen view) prints it. */
-export function formatIpvsadmList(table: ListedTable, options: ListOptions = {}): string {
+/**
+ * The table as `ipvsadm -Ln` (with the chosen view) prints it: a plain table (counters zero) or
+ * a listing with counters, such as the netlink library's dump. Byte for byte when services and
+ * destinations are in the kernel's dump order (see formatIpvsadmSave).
+ */
+export function formatIpvsadmList(table: IpvsTable | ListedTable, options: ListOptions = {}): string {
   const view = options.view ?? 'default';
   const exact = options.exact === true;
-  let services = table.services;
+  let services = isListed(table) ? table.services : listedTable(table).services;
   let out = '';
   if (options.service) {
     const wanted = serviceId(options.service);
-    services = services.filter((s) => serviceId(s.key) === wanted);
+    services = services.filter((s) => serviceId(s.service.key) === wanted);
     if (services.length === 0) throw new IpvsadmFormatError(`No such service: ${describeServiceKey(options.service)}`);
   } else {
     out += `IP Virtual Server version ${options.ipvsVersion ?? '1.2.1'} (size=${options.connTableSize ?? 4096})\n`;
   }
   out += title(view);
-  const ordered = options.nosort ? services : sortServicesLikeIpvsadm(services);
+  const ordered = options.nosort ? services : sortServicesLikeIpvsadm(services.map((s) => ({ key: s.service.key, s }))).map((x) => x.s);
   for (const s of ordered) {
     out += `${serviceLine(s, view, exact)}\n`;
-    const dests = options.nosort ? s.destinations : sortDestinationsLikeIpvsadm(s.destinations);
+    const dests = options.nosort ? s.destinations : sortDestinationsLikeIpvsadm(s.destinations.map((d) => ({ ...d.destination, d }))).map((x) => x.d);
     for (const d of dests) out += `${destinationLine(d, view, exact)}\n`;
   }
   return out;
+}
+
+function isListed(table: IpvsTable | ListedTable): table is ListedTable {
+  return table.services.every((s) => 'service' in s);
 }

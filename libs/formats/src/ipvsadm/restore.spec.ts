@@ -1,7 +1,7 @@
 import type { IpvsDestination, IpvsService } from '@fulcrum/schemas';
 import { describe, expect, it } from 'vitest';
 import { IpvsadmRestoreError, type IpvsadmIssue } from './errors.js';
-import type { IpvsadmOperation } from './operation.js';
+import type { IpvsadmOperation, LocatedOperation } from './operation.js';
 import { parseIpvsadmCommands, parseIpvsadmRestore } from './restore.js';
 
 // Accept/refuse verdicts below were checked against Debian's ipvsadm 1.31 binary (its option
@@ -10,7 +10,7 @@ import { parseIpvsadmCommands, parseIpvsadmRestore } from './restore.js';
 const one = (line: string): IpvsadmOperation => {
   const ops = parseIpvsadmCommands(line);
   expect(ops).toHaveLength(1);
-  return (ops[0] as { op: IpvsadmOperation }).op;
+  return (ops[0] as LocatedOperation).operation;
 };
 
 const issuesOf = (text: string): IpvsadmIssue[] => {
@@ -39,8 +39,8 @@ const tcp80 = { kind: 'addr', protocol: 'tcp', address: '10.0.0.1', port: 80 } a
 describe('service options', () => {
   it('reads -A with the defaults ipvsadm fills in (wlc, not persistent)', () => {
     expect(one('-A -t 10.0.0.1:80')).toEqual({
-      kind: 'add-service',
-      service: { key: tcp80, scheduler: 'wlc', flags: noFlags, persistence: 0 },
+      op: 'addService',
+      service: { key: tcp80, scheduler: 'wlc', flags: noFlags, persistence: 0, destinations: [] },
     });
   });
 
@@ -61,7 +61,7 @@ describe('service options', () => {
     ['ipvsadm -A -t 10.0.0.1:80 -s fo', { scheduler: 'fo' }],
   ])('%s', (line, expected) => {
     const op = one(line);
-    expect(op.kind).toBe('add-service');
+    expect(op.op).toBe('addService');
     expect(op).toMatchObject({ service: { key: tcp80, scheduler: 'wlc', persistence: 0, flags: noFlags, ...expected } });
     if (!('persistencePrefix' in expected)) expect(op).not.toHaveProperty('service.persistencePrefix');
   });
@@ -105,19 +105,19 @@ describe('service options', () => {
   });
 
   it('reads -E, -D, -C, -Z and --set', () => {
-    expect(one('-E -t 10.0.0.1:80 -s rr')).toMatchObject({ kind: 'edit-service', service: { key: tcp80, scheduler: 'rr' } });
-    expect(one('--delete-service -t 10.0.0.1:80')).toEqual({ kind: 'delete-service', key: tcp80 });
-    expect(one('-C')).toEqual({ kind: 'clear' });
-    expect(one('--clear')).toEqual({ kind: 'clear' });
-    expect(one('-Z')).toEqual({ kind: 'zero' });
-    expect(one('-Z -t 10.0.0.1:80')).toEqual({ kind: 'zero', key: tcp80 });
-    expect(one('--set 900 120 300')).toEqual({ kind: 'set-timeouts', timeouts: { tcp: 900, tcpFin: 120, udp: 300 } });
+    expect(one('-E -t 10.0.0.1:80 -s rr')).toMatchObject({ op: 'editService', service: { key: tcp80, scheduler: 'rr' } });
+    expect(one('--delete-service -t 10.0.0.1:80')).toEqual({ op: 'deleteService', key: tcp80 });
+    expect(one('-C')).toEqual({ op: 'flush' });
+    expect(one('--clear')).toEqual({ op: 'flush' });
+    expect(one('-Z')).toEqual({ op: 'zero' });
+    expect(one('-Z -t 10.0.0.1:80')).toEqual({ op: 'zero', key: tcp80 });
+    expect(one('--set 900 120 300')).toEqual({ op: 'setTimeouts', timeouts: { tcp: 900, tcpFin: 120, udp: 300 } });
   });
 });
 
 describe('real server options', () => {
   it('reads -a with ipvsadm defaults: direct routing, weight 1, the service port', () => {
-    expect(one('-a -t 10.0.0.1:80 -r 10.0.0.2')).toEqual({ kind: 'add-destination', key: tcp80, destination: dest({}) });
+    expect(one('-a -t 10.0.0.1:80 -r 10.0.0.2')).toEqual({ op: 'addDestination', key: tcp80, destination: dest({}) });
   });
 
   it.each([
@@ -140,7 +140,7 @@ describe('real server options', () => {
     ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gre --tun-csum', { forward: 'tunnel', tunnelType: 'gre', tunnelFlags: ['csum'] }],
     ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type=gre', { forward: 'tunnel', tunnelType: 'gre', tunnelFlags: [] }],
   ])('%s', (line, expected) => {
-    expect(one(line)).toEqual({ kind: 'add-destination', key: tcp80, destination: dest(expected as Partial<IpvsDestination>) });
+    expect(one(line)).toEqual({ op: 'addDestination', key: tcp80, destination: dest(expected as Partial<IpvsDestination>) });
   });
 
   it('keeps the given port of firewall-mark real servers (0 when none)', () => {
@@ -155,9 +155,9 @@ describe('real server options', () => {
   });
 
   it('reads -e and -d (which takes the service port when none is given)', () => {
-    expect(one('-e -t 10.0.0.1:80 -r 10.0.0.2 -w 5')).toEqual({ kind: 'edit-destination', key: tcp80, destination: dest({ weight: 5 }) });
-    expect(one('-d -t 10.0.0.1:80 -r 10.0.0.2')).toEqual({ kind: 'delete-destination', key: tcp80, address: '10.0.0.2', port: 80 });
-    expect(one('--delete-server -t 10.0.0.1:80 -r 10.0.0.2:81')).toMatchObject({ port: 81 });
+    expect(one('-e -t 10.0.0.1:80 -r 10.0.0.2 -w 5')).toEqual({ op: 'editDestination', key: tcp80, destination: dest({ weight: 5 }) });
+    expect(one('-d -t 10.0.0.1:80 -r 10.0.0.2')).toEqual({ op: 'deleteDestination', key: tcp80, destination: { address: '10.0.0.2', port: 80 } });
+    expect(one('--delete-server -t 10.0.0.1:80 -r 10.0.0.2:81')).toMatchObject({ destination: { port: 81 } });
   });
 });
 
@@ -165,9 +165,9 @@ describe('file layout', () => {
   it('skips blank lines and comments, accepts CRLF, a leading ipvsadm and trailing comments', () => {
     const text = '# saved by hand\r\n\r\n  # indented comment\n\t-A -t 10.0.0.1:80 -s rr   # web\r\nipvsadm -a -t 10.0.0.1:80 -r 10.0.0.2\n\n';
     const r = parseIpvsadmRestore(text);
-    expect(r.operations.map((o) => [o.op.kind, o.at.line, o.at.column])).toEqual([
-      ['add-service', 4, 2],
-      ['add-destination', 5, 9],
+    expect(r.operations.map((o) => [o.operation.op, o.at.line, o.at.column])).toEqual([
+      ['addService', 4, 2],
+      ['addDestination', 5, 9],
     ]);
     expect(r.table.services).toHaveLength(1);
   });

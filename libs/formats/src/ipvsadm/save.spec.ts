@@ -73,21 +73,21 @@ describe('formatIpvsadmSave', () => {
 describe('formatIpvsadmCommand', () => {
   const key = { kind: 'addr', protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
   const cases: [IpvsadmOperation, string][] = [
-    [{ kind: 'add-service', service: { key, scheduler: 'wrr', flags: noFlags, persistence: 50, persistencePrefix: 24 } },
+    [{ op: 'addService', service: { key, scheduler: 'wrr', flags: noFlags, persistence: 50, persistencePrefix: 24, destinations: [] } },
       'ipvsadm -A -t 10.0.0.1:80 -s wrr -p 50 -M 255.255.255.0'],
-    [{ kind: 'edit-service', service: { key: { kind: 'fwmark', fwmark: 3000000000, family: 'inet6' }, scheduler: 'mh', flags: { ...noFlags, mhPort: true }, persistence: 0 } },
+    [{ op: 'editService', service: { key: { kind: 'fwmark', fwmark: 3000000000, family: 'inet6' }, scheduler: 'mh', flags: { ...noFlags, mhPort: true }, persistence: 0, destinations: [] } },
       'ipvsadm -E -f 3000000000 -6 -s mh -b mh-port'],
-    [{ kind: 'delete-service', key }, 'ipvsadm -D -t 10.0.0.1:80'],
-    [{ kind: 'add-destination', key, destination: dest({ forward: 'masq', port: 8080, weight: 3, upperThreshold: 100, lowerThreshold: 10 }) },
+    [{ op: 'deleteService', key }, 'ipvsadm -D -t 10.0.0.1:80'],
+    [{ op: 'addDestination', key, destination: dest({ forward: 'masq', port: 8080, weight: 3, upperThreshold: 100, lowerThreshold: 10 }) },
       'ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:8080 -m -w 3 -x 100 -y 10'],
-    [{ kind: 'edit-destination', key, destination: dest({ forward: 'tunnel', tunnelType: 'gue', tunnelPort: 6080, tunnelFlags: ['remcsum'] }) },
+    [{ op: 'editDestination', key, destination: dest({ forward: 'tunnel', tunnelType: 'gue', tunnelPort: 6080, tunnelFlags: ['remcsum'] }) },
       'ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.1:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-remcsum'],
-    [{ kind: 'delete-destination', key: { kind: 'addr', protocol: 'sctp', address: '2001:db8::1', port: 3868 }, address: '2001:db8::2', port: 3868 },
+    [{ op: 'deleteDestination', key: { kind: 'addr', protocol: 'sctp', address: '2001:db8::1', port: 3868 }, destination: { address: '2001:db8::2', port: 3868 } },
       'ipvsadm -d --sctp-service [2001:db8::1]:3868 -r [2001:db8::2]:3868'],
-    [{ kind: 'clear' }, 'ipvsadm -C'],
-    [{ kind: 'zero' }, 'ipvsadm -Z'],
-    [{ kind: 'zero', key }, 'ipvsadm -Z -t 10.0.0.1:80'],
-    [{ kind: 'set-timeouts', timeouts: { tcp: 900, tcpFin: 120, udp: 300 } }, 'ipvsadm --set 900 120 300'],
+    [{ op: 'flush' }, 'ipvsadm -C'],
+    [{ op: 'zero' }, 'ipvsadm -Z'],
+    [{ op: 'zero', key }, 'ipvsadm -Z -t 10.0.0.1:80'],
+    [{ op: 'setTimeouts', timeouts: { tcp: 900, tcpFin: 120, udp: 300 } }, 'ipvsadm --set 900 120 300'],
   ];
 
   it.each(cases)('%j', (op, text) => {
@@ -96,6 +96,6 @@ describe('formatIpvsadmCommand', () => {
 
   it.each(cases)('reads back as the same operation: %j', (op, text) => {
     const back = parseIpvsadmCommands(text);
-    expect(back.map((o) => o.op)).toEqual([op]);
+    expect(back.map((o) => o.operation)).toEqual([op]);
   });
 });

@@ -30,7 +30,7 @@ interface ServiceSortKey {
   port: number;
 }
 
-function serviceSortKey(s: IpvsService): ServiceSortKey {
+function serviceSortKey(s: Pick<IpvsService, 'key'>): ServiceSortKey {
   if (s.key.kind === 'fwmark') {
     // ipvsadm adds fwmark services as TCP with a zero address.
     return { fwmark: s.key.fwmark >>> 0, af: s.key.family === 'inet6' ? AF_INET6 : AF_INET, protocol: IPPROTO.tcp, words: [0, 0, 0, 0], port: 0 };
@@ -57,7 +57,7 @@ interface DestinationSortKey {
   port: number;
 }
 
-function destinationSortKey(d: IpvsDestination): DestinationSortKey {
+function destinationSortKey(d: Pick<IpvsDestination, 'address' | 'port'>): DestinationSortKey {
   const words = addressWords(d.address);
   // The kernel's address union is zero beyond an IPv4 address; only d1's family picks the width.
   return { v6: words.length === 4, words: [...words, 0, 0, 0].slice(0, 4), port: d.port };
@@ -88,13 +88,13 @@ function glibcMergeSort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
 }
 
 /** Services in the order `ipvsadm -Ln` / `ipvsadm-save -n` print them. */
-export function sortServicesLikeIpvsadm<S extends IpvsService>(services: readonly S[]): S[] {
+export function sortServicesLikeIpvsadm<S extends Pick<IpvsService, 'key'>>(services: readonly S[]): S[] {
   const keyed = services.map((s) => ({ s, k: serviceSortKey(s) }));
   return glibcMergeSort(keyed, (a, b) => compareServices(a.k, b.k)).map((x) => x.s);
 }
 
 /** Destinations in the order ipvsadm prints them within a service. */
-export function sortDestinationsLikeIpvsadm<D extends IpvsDestination>(destinations: readonly D[]): D[] {
+export function sortDestinationsLikeIpvsadm<D extends Pick<IpvsDestination, 'address' | 'port'>>(destinations: readonly D[]): D[] {
   const keyed = destinations.map((d) => ({ d, k: destinationSortKey(d) }));
   return glibcMergeSort(keyed, (a, b) => compareDestinations(a.k, b.k)).map((x) => x.d);
 }
