@@ -6,7 +6,7 @@ describe('parseLabArgs', () => {
     const o = parseLabArgs(['--results', '/r', '--', '/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel'], '/repo');
     expect(o.command).toEqual(['/repo/node_modules/.bin/vitest', 'run', '--project', 'kernel']);
     expect(o.results).toBe('/r');
-    expect(o).toMatchObject({ shell: false, topology: 'none', memMb: 2048, timeoutSec: 3600, bootTimeoutSec: 120, kvm: false });
+    expect(o).toMatchObject({ shell: false, topology: 'none', memMb: 2048, cpus: 1, timeoutSec: 3600, bootTimeoutSec: 120, kvm: false });
   });
 
   it('takes the command from the first word that is not an option (npm run lab -- ipvsadm -Ln)', () => {
@@ -15,8 +15,8 @@ describe('parseLabArgs', () => {
   });
 
   it('accepts --flag=value and resolves a relative results directory against the cwd', () => {
-    const o = parseLabArgs(['--results=out', '--topology=nat', '--mem=512', '--env', 'A=b=c', '--env=EMPTY=', 'true'], '/work');
-    expect(o).toMatchObject({ results: '/work/out', topology: 'nat', memMb: 512, env: { A: 'b=c', EMPTY: '' } });
+    const o = parseLabArgs(['--results=out', '--topology=nat', '--mem=512', '--cpus', '2', '--env', 'A=b=c', '--env=EMPTY=', 'true'], '/work');
+    expect(o).toMatchObject({ results: '/work/out', topology: 'nat', memMb: 512, cpus: 2, env: { A: 'b=c', EMPTY: '' } });
   });
 
   it('gives the shell the seeds topology and no time limit unless told otherwise', () => {

@@ -11,6 +11,8 @@ export interface LabOptions {
   results: string | null;
   topology: TopologyName;
   memMb: number;
+  /** Guest vCPUs: TCG runs each on a host thread. */
+  cpus: number;
   /** Whole-run limit, boot included; null: none. */
   timeoutSec: number | null;
   /** How long the guest may take to reach its stage-2 script. */
@@ -39,6 +41,7 @@ options:
   --results DIR         mount host directory DIR read-write in the guest at the same path
   --env NAME=VALUE      set a variable for the command (repeatable)
   --mem MB              guest memory (default 2048)
+  --cpus N              guest vCPUs, each a host thread under TCG (default 1)
   --timeout SECONDS     kill the guest after this long, boot included (default 3600; 0: none;
                         none by default with --shell); exit code 124
   --boot-timeout SEC    give up when the guest has not come up after this long (default 120;
@@ -69,6 +72,7 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
     results: null,
     topology: 'none',
     memMb: 2048,
+    cpus: 1,
     timeoutSec: null,
     bootTimeoutSec: 120,
     kvm: false,
@@ -126,6 +130,9 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
       case '--mem':
         opts.memMb = positiveInt(flag, take());
         if (opts.memMb < 256) throw new UsageError('--mem: the guest needs at least 256 MB');
+        break;
+      case '--cpus':
+        opts.cpus = positiveInt(flag, take());
         break;
       case '--timeout':
         timeoutSec = positiveInt(flag, take(), true) || null;

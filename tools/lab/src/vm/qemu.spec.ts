@@ -5,6 +5,7 @@ const plan: QemuPlan = {
   vmlinux: '/c/vmlinux',
   initramfs: '/c/initramfs.cpio',
   memMb: 2048,
+  cpus: 1,
   kvm: false,
   controlDir: '/tmp/fulcrum-lab-1-x',
   results: null,
@@ -20,6 +21,7 @@ describe('qemuArgs', () => {
     expect(after(a, '-accel')).toEqual(['tcg']);
     expect(after(a, '-kernel')).toEqual(['/c/vmlinux']);
     expect(after(a, '-m')).toEqual(['2048']);
+    expect(after(a, '-smp')).toEqual(['1']);
     expect(after(a, '-append')[0]).toContain('console=ttyS0');
     expect(after(a, '-serial')).toEqual(['chardev:console']);
     expect(after(a, '-chardev')).toEqual(['stdio,id=console,signal=off']);

@@ -2,6 +2,7 @@ export interface QemuPlan {
   vmlinux: string;
   initramfs: string;
   memMb: number;
+  cpus: number;
   kvm: boolean;
   /** The run's control directory: stage2.sh in, `up` and `status` out. */
   controlDir: string;
@@ -19,7 +20,7 @@ function share(id: string, path: string, readonly: boolean): string[] {
 
 /**
  * qemu-system-x86_64's arguments: q35 with the uncompressed kernel booted through PVH (no
- * SeaBIOS), one vCPU (a second does not help on a two-core host), no network device,
+ * SeaBIOS), one vCPU by default (a second helps only on an idle multi-core host), no network device,
  * the serial console on stdio, and three 9p shares (the host root read-only, the control
  * directory, the results directory).
  */
@@ -32,7 +33,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
     '-M', 'q35',
     '-accel', plan.kvm ? 'kvm' : 'tcg',
     '-m', String(plan.memMb),
-    '-smp', '1',
+    '-smp', String(plan.cpus),
     '-nodefaults',
     '-no-user-config',
     '-display', 'none',

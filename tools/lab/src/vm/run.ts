@@ -109,6 +109,7 @@ function supervise(opts: LabOptions, io: LabIo, stamp: LabStamp, ctl: string, sa
     vmlinux: stamp.vmlinux,
     initramfs: stamp.initramfs,
     memMb: opts.memMb,
+    cpus: opts.cpus,
     kvm: opts.kvm,
     controlDir: ctl,
     results: opts.results,
