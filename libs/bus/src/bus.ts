@@ -88,6 +88,8 @@ export interface Bus {
   readonly state: BusState;
   /** When `state` last changed. */
   readonly stateSince: Date;
+  /** The server it is (or was last) connected to, e.g. `127.0.0.1:4222`. */
+  readonly server: string;
   readonly registry: Registry;
   /** Calls `listener` on every state change (for logs and /readyz); returns the function that stops it. */
   onStateChange(listener: (event: BusStateEvent) => void): () => void;
@@ -215,6 +217,10 @@ export class NatsBus implements Bus {
     return this.since;
   }
 
+  get server(): string {
+    return this.nc.getServer();
+  }
+
   private async followStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
       switch (s.type) {
@@ -226,6 +232,9 @@ export class NatsBus implements Bus {
           break;
         case 'error':
           this.log.error({ err: s.error }, 'NATS server error');
+          break;
+        case 'slowConsumer':
+          this.log.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'subscription falls behind: messages may be dropped');
           break;
         case 'ldm':
           this.log.warn({ server: s.server }, 'NATS server entering lame duck mode');

@@ -60,6 +60,8 @@ export interface Store<T> {
 export interface OpenStoreOptions {
   /** Bind to an existing bucket instead of creating it when missing (agents that only read). */
   bindOnly?: boolean;
+  /** Copies of the bucket in a JetStream cluster when it is created (1, 3 or 5; default 1). */
+  replicas?: number;
 }
 
 const KEY = /^[-/=.\w]+$/;
@@ -351,6 +353,7 @@ export async function openStore<T>(bus: Bus, bucket: Bucket<T>, opts: OpenStoreO
   bus.ensureConnected(what);
   const config = {
     history: bucket.history ?? 1,
+    replicas: opts.replicas ?? 1,
     timeout: bus.timeoutMs,
     ...(bucket.ttlMs === undefined ? {} : { ttl: bucket.ttlMs }),
   };
