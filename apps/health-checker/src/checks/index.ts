@@ -1,4 +1,5 @@
 export type { CheckFailure, CheckResult, Endpoint, FailReason, NetworkProbeSpec, Probe, ProbeContext, SourceBinding } from './types.js';
+export { formatPeer } from './attempt.js';
 export { tcpCheck, type TcpCheckSpec } from './tcp.js';
 export { httpCheck, httpExchange, buildRequest, clearTlsCache, DEFAULT_STATUS_CODES, DEFAULT_MAX_BODY_BYTES } from './http.js';
 export type { HttpCheckSpec, HttpExchange, TlsSpec } from './http.js';
