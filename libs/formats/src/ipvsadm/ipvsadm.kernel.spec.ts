@@ -237,7 +237,7 @@ describe("the option parser agrees with ipvsadm's", () => {
     LINES.forEach((line, i) => {
       const { status, stderr } = outcomes[i] as Outcome;
       const theirs = status === 0 || KERNEL_REFUSAL.test(stderr) ? 'accepted' : 'refused';
-      const ours = parseCommandTokens(tokenizeLine(line, 1)).op ? 'accepted' : 'refused';
+      const ours = parseCommandTokens(tokenizeLine(line, 1)).located ? 'accepted' : 'refused';
       const expected = KNOWN_DIFFERENCES.has(line) ? (theirs === 'accepted' ? 'refused' : 'accepted') : theirs;
       if (ours !== expected) disagreements.push(`${line}: ipvsadm ${theirs} (${status} ${stderr}), ours ${ours}`);
     });

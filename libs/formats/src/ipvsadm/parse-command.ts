@@ -145,7 +145,7 @@ interface Occurrence {
 }
 
 export interface CommandParseResult {
-  op?: LocatedOperation;
+  located?: LocatedOperation;
   issues: IpvsadmIssue[];
 }
 
@@ -259,7 +259,7 @@ export function parseCommandTokens(tokens: readonly SourcePosition[]): CommandPa
 
   // 3. Values.
   const at = commandAt;
-  if (command === 'flush') return { op: { operation: { op: 'flush' }, at }, issues };
+  if (command === 'flush') return { located: { operation: { op: 'flush' }, at }, issues };
   if (command === 'set') {
     if (positional.length !== 3) {
       fail(positional[3] ?? endOfLine, '--set needs exactly 3 timeout values: tcp tcpfin udp');
@@ -267,11 +267,11 @@ export function parseCommandTokens(tokens: readonly SourcePosition[]): CommandPa
     }
     const [tcp, tcpFin, udp] = positional.map((p) => parseTimeout(p, 0, fail));
     if (tcp === undefined || tcpFin === undefined || udp === undefined) return { issues };
-    return { op: { operation: { op: 'setTimeouts', timeouts: { tcp, tcpFin, udp } }, at }, issues };
+    return { located: { operation: { op: 'setTimeouts', timeouts: { tcp, tcpFin, udp } }, at }, issues };
   }
 
   const svcOcc = seen.get('service-address');
-  if (command === 'zero' && !svcOcc) return { op: { operation: { op: 'zero' }, at }, issues };
+  if (command === 'zero' && !svcOcc) return { located: { operation: { op: 'zero' }, at }, issues };
   const service = parseServiceKey(svcOcc as Occurrence, ipv6Fwmark !== undefined, fail);
   if (!service) return { issues };
   const { key, family } = service;
@@ -280,15 +280,15 @@ export function parseCommandTokens(tokens: readonly SourcePosition[]): CommandPa
 
   switch (command) {
     case 'zero':
-      return { op: { operation: { op: 'zero', key }, at, serviceAt }, issues };
+      return { located: { operation: { op: 'zero', key }, at, serviceAt }, issues };
     case 'delete-service':
-      return { op: { operation: { op: 'deleteService', key }, at, serviceAt }, issues };
+      return { located: { operation: { op: 'deleteService', key }, at, serviceAt }, issues };
     case 'add-service':
     case 'edit-service': {
       const settings = parseServiceSettings(key, family, seen, fail, endOfLine);
       if (!settings) return { issues };
       const service = { ...settings, destinations: [] };
-      return { op: { operation: { op: command === 'add-service' ? 'addService' : 'editService', service }, at, serviceAt }, issues };
+      return { located: { operation: { op: command === 'add-service' ? 'addService' : 'editService', service }, at, serviceAt }, issues };
     }
     default: {
       const serverOcc = seen.get('real-server') as Occurrence;
@@ -297,12 +297,12 @@ export function parseCommandTokens(tokens: readonly SourcePosition[]): CommandPa
       const serverAt = serverOcc.value as SourcePosition;
       if (command === 'delete-server') {
         const destination = { address: server.address, port: server.port };
-        return { op: { operation: { op: 'deleteDestination', key, destination }, at, serviceAt, serverAt }, issues };
+        return { located: { operation: { op: 'deleteDestination', key, destination }, at, serviceAt, serverAt }, issues };
       }
       const destination = parseDestination(key, family, server, seen, fail);
       if (!destination) return { issues };
       const op = command === 'add-server' ? 'addDestination' : 'editDestination';
-      return { op: { operation: { op, key, destination }, at, serviceAt, serverAt }, issues };
+      return { located: { operation: { op, key, destination }, at, serviceAt, serverAt }, issues };
     }
   }
 }

@@ -25,7 +25,7 @@ export function parseIpvsadmCommands(text: string): LocatedOperation[] {
     if (tokens.length === 0) return;
     const r = parseCommandTokens(tokens);
     issues.push(...r.issues);
-    if (r.op) operations.push(r.op);
+    if (r.located) operations.push(r.located);
   });
   if (issues.length > 0) throw new IpvsadmRestoreError(issues);
   return operations;
