@@ -40,9 +40,10 @@ function restoreText(services: IpvsService[]): string {
   return `${out.join('\n')}\n`;
 }
 
+// Counted with ipvsadm-save: /proc/net/ip_vs skips entries when another namespace also has services.
 function countEntries(): { services: number; dests: number } {
-  const text = sh('ip', ['netns', 'exec', NS, 'cat', '/proc/net/ip_vs']);
-  return { services: (text.match(/^TCP /gm) ?? []).length, dests: (text.match(/^\s+-> /gm) ?? []).length - 1 };
+  const text = sh('ip', ['netns', 'exec', NS, 'ipvsadm-save', '-n']);
+  return { services: (text.match(/^-A /gm) ?? []).length, dests: (text.match(/^-a /gm) ?? []).length };
 }
 
 const seconds = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
