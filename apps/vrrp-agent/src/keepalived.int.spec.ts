@@ -60,7 +60,7 @@ afterAll(async () => {
 describe.each(CASES)('interop with keepalived: $title', (c) => {
   it('keepalived master, Fulcrum backup: Fulcrum takes over when keepalived crashes, and yields when it returns', async () => {
     const prio = { r1: 200, r2: 100 };
-    let ka: KeepalivedProcess = lan.startKeepalived(1, theirs(c, prio.r1)) as KeepalivedProcess;
+    let ka: KeepalivedProcess = lan.startKeepalived(1, theirs(c, prio.r1));
     await ka.waitForLog(/\(vi1\) Entering MASTER STATE/, STARTUP_MS);
     const us = lan.startAgent(2, [ours(c, prio)]);
     try {
@@ -82,7 +82,7 @@ describe.each(CASES)('interop with keepalived: $title', (c) => {
       // A fresh keepalived (its address is gone with the crash of the old one's link).
       sh1(`ip addr del ${VIP}/32 dev eth0`);
       const at2 = us.lines.length;
-      ka = lan.startKeepalived(1, theirs(c, prio.r1)) as KeepalivedProcess;
+      ka = lan.startKeepalived(1, theirs(c, prio.r1));
       await ka.waitForLog(/\(vi1\) Entering MASTER STATE/, STARTUP_MS);
       await us.waitFor(transition('backup'), 10_000, at2);
       await waitUntil('VIP back on keepalived only', () => lan.hasVip(1) && !lan.hasVip(2), 10_000);
@@ -98,7 +98,7 @@ describe.each(CASES)('interop with keepalived: $title', (c) => {
     const prio = { r1: 100, r2: 200 };
     let us = lan.startAgent(2, [ours(c, prio)]);
     await us.waitFor(transition('master'), STARTUP_MS);
-    const ka = lan.startKeepalived(1, theirs(c, prio.r1)) as KeepalivedProcess;
+    const ka = lan.startKeepalived(1, theirs(c, prio.r1));
     try {
       let from = await ka.waitForLog(/\(vi1\) Entering BACKUP STATE/, STARTUP_MS);
       await waitUntil('VIP only on Fulcrum', () => lan.hasVip(2) && !lan.hasVip(1), 10_000);

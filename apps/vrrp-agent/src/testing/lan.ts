@@ -197,7 +197,7 @@ export class VrrpLan {
   }
 
   /** Starts keepalived (VRRP only) in router i's namespace; its log is NsProcess.output. */
-  startKeepalived(i: number, conf: string): NsProcess {
+  startKeepalived(i: number, conf: string): KeepalivedProcess {
     const base = join(this.dir, `ka-r${i}-${Date.now()}`);
     writeFileSync(`${base}.conf`, conf);
     const log = `${base}.log`;
@@ -208,7 +208,8 @@ export class VrrpLan {
       { stdio: ['ignore', fd, fd] },
     );
     const p = new KeepalivedProcess(child, `keepalived r${i}`, log, base);
-    return this.track(p);
+    this.track(p);
+    return p;
   }
 
   /** A UDP responder on every router (answers with r<i>), for the probe. */

@@ -1,0 +1,246 @@
+import type { ArpAnnouncer, VrrpSocket } from '@fulcrum/netlink';
+import { InMemoryAddresses } from '@fulcrum/netlink/testing';
+import { vrrpInstance } from '@fulcrum/schemas';
+import type { VrrpInstance } from '@fulcrum/schemas';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { VrrpAgent } from './agent.js';
+import type { VrrpStateData } from './agent.js';
+
+// Agents on an in-memory Ethernet segment with fake timers: the real agent code (routers, sync
+// groups, tracking, metrics) without root. Packets are whole IPv4 packets as the raw socket sees them.
+
+class Segment {
+  readonly sockets: FakeSocket[] = [];
+  open(iface: string, owner: string): FakeSocket {
+    const s = new FakeSocket(iface, owner, this);
+    this.sockets.push(s);
+    return s;
+  }
+  deliver(from: FakeSocket, packet: Buffer): void {
+    for (const s of this.sockets) if (s !== from && s.iface === from.iface) s.push(Buffer.from(packet));
+  }
+}
+
+class FakeSocket implements VrrpSocket {
+  readonly ifindex = 2;
+  private readonly queue: Buffer[] = [];
+  private waiter: ((b: Buffer | null) => void) | null = null;
+  closed = false;
+  constructor(
+    readonly iface: string,
+    readonly owner: string,
+    private readonly segment: Segment,
+  ) {}
+  get interface(): string {
+    return this.iface;
+  }
+  send(packet: Uint8Array): void {
+    if (this.closed) throw new Error('closed');
+    this.segment.deliver(this, Buffer.from(packet));
+  }
+  push(b: Buffer): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(b);
+    } else this.queue.push(b);
+  }
+  receive(): Promise<Buffer | null> {
+    const next = this.queue.shift();
+    if (next || this.closed) return Promise.resolve(next ?? null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      setTimeout(() => {
+        if (this.waiter === resolve) {
+          this.waiter = null;
+          resolve(null);
+        }
+      }, 100);
+    });
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiter?.(null);
+    this.waiter = null;
+  }
+}
+
+interface Node {
+  agent: VrrpAgent;
+  addresses: InMemoryAddresses;
+  events: VrrpStateData[];
+  arps: string[];
+  registry: Registry;
+}
+
+const segment = () => new Segment();
+
+async function node(seg: Segment, host: string, address: string, links: string[] = ['eth0']): Promise<Node> {
+  const addresses = new InMemoryAddresses({ links: ['lo', ...links] });
+  for (const l of links) await addresses.linkUp(l);
+  await addresses.addAddress('eth0', address, 24);
+  const events: VrrpStateData[] = [];
+  const arps: string[] = [];
+  const registry = new Registry();
+  const agent = new VrrpAgent({
+    host,
+    logger: pino({ level: 'silent' }),
+    registry,
+    clock: { now: () => Date.now() },
+    kernel: {
+      addresses,
+      openChannel: ({ interface: iface }) => seg.open(iface, host),
+      openAnnouncer: (iface): ArpAnnouncer => ({ interface: iface, mac: '02:00:00:00:00:01', announce: (a) => void arps.push(a), close: () => undefined }),
+    },
+    announce: { count: 3, intervalMs: 0, repeatDelayMs: 0, refreshMs: 0 },
+    linkPollMs: 50,
+    onState: (d) => events.push(d),
+  });
+  return { agent, addresses, events, arps, registry };
+}
+
+const instance = (over: Record<string, unknown> = {}): VrrpInstance =>
+  vrrpInstance.parse({
+    kind: 'vrrp-instance',
+    id: 'vi-1',
+    version: 3,
+    interface: 'eth0',
+    virtualRouterId: 7,
+    priorities: { r1: 100, r2: 200 },
+    advertInterval: 0.1,
+    virtualAddresses: [{ address: '10.9.0.100' }],
+    ...over,
+  });
+
+const hasVip = async (n: Node, vip = '10.9.0.100') => (await n.addresses.addresses('eth0')).some((a) => a.address === vip);
+const run = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
+async function metric(n: Node, name: string, labels: Record<string, string>): Promise<number> {
+  const m = (await n.registry.getMetricsAsJSON()).find((x) => x.name === name);
+  const v = (m?.values as { labels: Record<string, string>; value: number }[] | undefined)?.find((x) =>
+    Object.entries(labels).every(([k, val]) => x.labels[k] === val),
+  );
+  return v?.value ?? 0;
+}
+
+describe('VrrpAgent on an in-memory segment', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a tracked virtual service below quorum lowers the priority: the other router takes over, and gives back on recovery', async () => {
+    const seg = segment();
+    const r1 = await node(seg, 'r1', '10.9.0.11');
+    const r2 = await node(seg, 'r2', '10.9.0.12');
+    const tracked = instance({ trackVirtualServices: [{ virtualService: 'web', weight: -150 }] });
+    await r1.agent.apply([tracked]);
+    await r2.agent.apply([tracked]);
+    await run(1000);
+    expect(r2.agent.status()[0]).toMatchObject({ state: 'master', priority: 200 });
+    expect(r1.agent.status()[0]).toMatchObject({ state: 'backup', master: '10.9.0.12' });
+    expect(await hasVip(r2)).toBe(true);
+    expect(r2.arps).toEqual(['10.9.0.100', '10.9.0.100', '10.9.0.100']);
+
+    r2.agent.onHealth({ virtualService: 'web', realServer: { address: '10.1.0.1', port: 80 }, state: 'down', previous: 'up', checks: [], reason: 'connect refused' });
+    expect(r2.agent.status()[0]?.priority).toBe(50);
+    await run(1000);
+    expect(r1.agent.status()[0]?.state).toBe('master');
+    expect(r2.agent.status()[0]?.state).toBe('backup');
+    expect(await hasVip(r1)).toBe(true);
+    expect(await hasVip(r2)).toBe(false);
+    expect(r2.events.at(-1)).toMatchObject({ instance: 'vi-1', state: 'backup', previous: 'master', priority: 50, reason: expect.stringMatching(/higher priority 100/) });
+
+    r2.agent.onHealth({ virtualService: 'web', realServer: { address: '10.1.0.1', port: 80 }, state: 'up', previous: 'down', checks: [], reason: 'ok' });
+    await run(1000);
+    expect(r2.agent.status()[0]).toMatchObject({ state: 'master', priority: 200 });
+    expect(await hasVip(r1)).toBe(false);
+    await r1.agent.stop('spec');
+    await r2.agent.stop('spec');
+  });
+
+  it('a sync group follows its weakest member: one in fault sends the other to backup, both come back', async () => {
+    const seg = segment();
+    const r1 = await node(seg, 'r1', '10.9.0.11', ['eth0', 'eth1']);
+    await r1.agent.apply([
+      instance({ id: 'outside', syncGroup: 'g', priorities: { r1: 100 } }),
+      instance({ id: 'inside', virtualRouterId: 8, syncGroup: 'g', priorities: { r1: 100 }, virtualAddresses: [{ address: '10.9.0.101' }], trackInterfaces: [{ interface: 'eth1' }] }),
+    ]);
+    await run(1000);
+    expect(r1.agent.status().map((s) => s.state)).toEqual(['master', 'master']);
+    await r1.addresses.linkDown('eth1');
+    await run(200);
+    expect(r1.agent.status().map((s) => [s.instance, s.state])).toEqual([
+      ['outside', 'backup'],
+      ['inside', 'fault'],
+    ]);
+    expect(r1.events.filter((e) => e.instance === 'outside' && e.state === 'backup').at(-1)?.reason).toMatch(/sync group: inside is fault/);
+    expect(await hasVip(r1, '10.9.0.100')).toBe(false);
+    await r1.addresses.linkUp('eth1');
+    await run(1000);
+    expect(r1.agent.status().map((s) => s.state)).toEqual(['master', 'master']);
+    await r1.agent.stop('spec');
+  });
+
+  it('drops and counts garbage, and a graceful stop sends priority 0, removes the VIP and reports stopped', async () => {
+    const seg = segment();
+    const r1 = await node(seg, 'r1', '10.9.0.11');
+    const r2 = await node(seg, 'r2', '10.9.0.12');
+    const listener = seg.open('eth0', 'spy');
+    await r1.agent.apply([instance()]);
+    await r2.agent.apply([instance()]);
+    await run(1000);
+    for (let k = 0; k < 50; k += 1) listener.send(Buffer.from(Array.from({ length: k }, (_, i) => (i * 37 + k) & 0xff)));
+    await run(200);
+    const dropped = (await r1.registry.getMetricsAsJSON()).find((m) => m.name === 'fulcrum_vrrp_packets_dropped_total');
+    const total = (dropped?.values ?? []).reduce((s, v) => s + v.value, 0);
+    expect(total).toBeGreaterThanOrEqual(50);
+    expect(await metric(r1, 'fulcrum_vrrp_packets_dropped_total', { reason: 'truncated' })).toBeGreaterThan(0);
+
+    await r2.agent.stop('service stopping');
+    expect(r2.events.at(-1)).toMatchObject({ state: 'stopped', previous: 'master', priority: 0 });
+    expect(await hasVip(r2)).toBe(false);
+    // Priority 0: r1 takes over after its skew time (0.06 s), not the master-down interval (0.36 s).
+    await run(150);
+    expect(r1.agent.status()[0]?.state).toBe('master');
+    expect(await hasVip(r1)).toBe(true);
+    await r1.agent.stop('spec');
+  });
+
+  it('answers the failover command: a master hands over, a backup or unknown instance is refused', async () => {
+    const seg = segment();
+    const r1 = await node(seg, 'r1', '10.9.0.11');
+    const r2 = await node(seg, 'r2', '10.9.0.12');
+    await r1.agent.apply([instance({ preempt: false, priorities: { r1: 100, r2: 100 } })]);
+    await r2.agent.apply([instance({ preempt: false, priorities: { r1: 100, r2: 100 } })]);
+    await run(1000);
+    const master = r1.agent.status()[0]?.state === 'master' ? r1 : r2;
+    const backup = master === r1 ? r2 : r1;
+    expect(backup.agent.failover('vi-1', 'maintenance')).toMatchObject({ ok: false, code: 'CONFLICT' });
+    expect(master.agent.failover('nope', undefined)).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    expect(master.agent.failover('vi-1', 'maintenance')).toMatchObject({ ok: true });
+    await run(1000);
+    expect(backup.agent.status()[0]?.state).toBe('master');
+    expect(master.agent.status()[0]?.state).toBe('backup');
+    await r1.agent.stop('spec');
+    await r2.agent.stop('spec');
+  });
+
+  it('refuses what it cannot run, naming why', async () => {
+    const r1 = await node(segment(), 'r1', '10.9.0.11');
+    const refused = await r1.agent.apply([
+      instance({ id: 'v6', virtualAddresses: [{ address: 'fd00::100' }], priorities: { r1: 100 } }),
+      instance({ id: 'other-if', interface: 'eth9', priorities: { r1: 100 } }),
+      instance({ id: 'not-here', priorities: { r5: 100 } }),
+    ]);
+    expect(refused).toEqual([
+      { id: 'v6', why: expect.stringMatching(/IPv6 .* not supported/) },
+      { id: 'other-if', why: expect.stringMatching(/eth9/) },
+    ]);
+    await r1.agent.stop('spec');
+  });
+});
