@@ -1,5 +1,5 @@
-// ipvsadm's text formats: restore input, `ipvsadm-save -n` output, `ipvsadm -Ln` listings and
-// single command lines. (keepalived.conf will live beside it in src/keepalived/.)
+// Text formats: ipvsadm's (restore input, `ipvsadm-save -n` output, `ipvsadm -Ln` listings,
+// single command lines) from src/ipvsadm/, keepalived.conf from src/keepalived/.
 export { applyIpvsadmOperations, type ApplyResult } from './ipvsadm/apply.js';
 export { formatIpvsadmCommand } from './ipvsadm/command.js';
 export { describeServiceKey } from './ipvsadm/describe.js';
