@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { appBin, describeAppBin, runBin, startBin } from '@fulcrum/runtime/testing';
 import { type NatsServer, eventually, startNats } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +19,14 @@ describeAppBin({
   envPrefix: 'FULCRUM_',
   service: {
     statusPort: STATUS_PORT,
-    env: () => ({ FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: user.user, FULCRUM_NATS__PASSWORD: user.password }),
+    // This host has no IPVS: the shared start/stop spec runs the real-server role, which works here.
+    env: () => ({
+      FULCRUM_NATS__SERVERS: nats.url,
+      FULCRUM_NATS__USER: user.user,
+      FULCRUM_NATS__PASSWORD: user.password,
+      FULCRUM_ROLE: 'realserver',
+      FULCRUM_REAL_SERVER__STATE_PATH: join(mkdtempSync(join(tmpdir(), 'ipvs-agent-rs-')), 'state.json'),
+    }),
   },
   badInput: true,
 });
@@ -27,6 +37,8 @@ describe('ipvs-agent and NATS', () => {
     FULCRUM_NATS__USER: user.user,
     FULCRUM_NATS__PASSWORD: user.password,
     FULCRUM_STATUS__PORT: '0',
+    FULCRUM_ROLE: 'realserver',
+    FULCRUM_REAL_SERVER__STATE_PATH: join(mkdtempSync(join(tmpdir(), 'ipvs-agent-rs-')), 'state.json'),
   });
   const readyz = async (url: string) => (await fetch(`${url}/readyz`)).json() as Promise<{ ready: boolean; failing: string[] }>;
 
@@ -63,5 +75,23 @@ describe('ipvs-agent and NATS', () => {
       .find((l) => l.level === 60);
     expect(fatal).toMatchObject({ msg: 'startup failed', err: { message: expect.stringMatching(/refused user ipvs-agent/) } });
     expect(r.stdout).not.toContain('wrong-password');
+  });
+
+  it('as a director on a kernel without IPVS: up, unready naming the kernel, retrying with a warning', async () => {
+    const run = startBin(appBin('ipvs-agent'), ['--role', 'director'], { env: { ...env(), FULCRUM_DIRECTOR__RETRY_INTERVAL: '0.5' } });
+    try {
+      const started = await run.waitForLine((l) => l.msg === 'started');
+      expect(await readyz(started.status as string)).toEqual({ ready: false, failing: ['kernel'] });
+      const warning = await run.waitForLine((l) => /no IPVS/.test(String(l.msg)));
+      expect(warning.level).toBe(40);
+    } finally {
+      expect(await run.stop()).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  it('dump on a kernel without IPVS: one plain line and exit 1', async () => {
+    const r = await runBin(appBin('ipvs-agent'), ['dump']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ipvs-agent: IPVS is not available on kernel .*\n$/);
   });
 });

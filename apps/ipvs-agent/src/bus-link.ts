@@ -1,0 +1,115 @@
+import { openStore } from '@fulcrum/bus';
+import type { Bus, BusSubscription, Store, StoreWatch } from '@fulcrum/bus';
+import type { IpvsControl } from '@fulcrum/netlink';
+import type { Logger } from '@fulcrum/runtime';
+import type { DesiredObject, EventDataInput, FulcrumEvent, VirtualService } from '@fulcrum/schemas';
+import {
+  EVENT_SUBJECTS,
+  desiredBucket,
+  desiredKeyFilter,
+  drainRealServer,
+  enableRealServer,
+  makeEvent,
+  parseDesiredKey,
+  setSyncDaemon,
+  statusBucket,
+} from '@fulcrum/schemas';
+import type { Reconciler } from './director/reconciler.js';
+import { setSyncDaemonRole } from './director/sync-daemon.js';
+
+// ipvs-agent's side of NATS. The desired state: one full read, then a watch from that revision
+// (the watch resumes by itself after a reconnect, so changes made while NATS was away arrive then).
+// While NATS is away nothing here touches the kernel: the table stays as it is.
+
+const VS_KEYS = desiredKeyFilter('virtual-service');
+
+/** Follows the virtual services of the desired state: `onAll` with the full read, then each change. */
+export async function followVirtualServices(
+  bus: Bus,
+  logger: Logger,
+  handlers: {
+    onAll: (services: VirtualService[], revision: number) => Promise<unknown> | void;
+    onPut: (vs: VirtualService, revision: number) => void;
+    onDelete: (id: string, revision: number) => void;
+  },
+): Promise<{ stop(): void }> {
+  const store: Store<DesiredObject> = await openStore(bus, desiredBucket);
+  const snap = await store.readAll();
+  const services = [...snap.entries.values()].map((e) => e.value).filter((v): v is VirtualService => v.kind === 'virtual-service');
+  if (snap.invalid.length > 0) logger.warn({ keys: snap.invalid }, 'desired-state entries that do not validate were left out');
+  await handlers.onAll(services, snap.revision);
+  const watch: StoreWatch<DesiredObject> = store.watch({ fromRevision: snap.revision, keys: VS_KEYS });
+  void (async () => {
+    for await (const change of watch) {
+      const parsed = parseDesiredKey(change.key);
+      if (parsed?.kind !== 'virtual-service') continue;
+      if (change.op === 'put' && change.value.kind === 'virtual-service') handlers.onPut(change.value, change.revision);
+      else if (change.op === 'delete') handlers.onDelete(parsed.id, change.revision);
+    }
+  })().catch((err: unknown) => logger.error({ err }, 'desired-state watch ended'));
+  return { stop: () => watch.stop() };
+}
+
+export interface DirectorLinkOptions {
+  bus: Bus;
+  host: string;
+  logger: Logger;
+  reconciler: Reconciler;
+  ipvs: IpvsControl;
+}
+
+/** Wires the director: desired state, health events and status, drain/enable and sync-daemon commands. */
+export async function attachDirector(o: DirectorLinkOptions): Promise<{ close(): void }> {
+  const { bus, host, logger, reconciler } = o;
+  const subs: BusSubscription[] = [];
+  const tokens = { host };
+  // Health first, so the first pass already knows which real servers are down.
+  subs.push(
+    bus.subscribe(EVENT_SUBJECTS.health, tokens, (e) => {
+      const d = e.data;
+      reconciler.setHealth(d.virtualService, d.realServer.address, d.realServer.port, { state: d.state, weight: d.weight });
+    }),
+  );
+  try {
+    const status: Store<FulcrumEvent> = await openStore(bus, statusBucket);
+    const snap = await status.readAll();
+    for (const [key, entry] of snap.entries) {
+      const e = entry.value;
+      if (!key.startsWith(`health.${host}.`) || e.type !== 'health') continue;
+      reconciler.setHealth(e.data.virtualService, e.data.realServer.address, e.data.realServer.port, { state: e.data.state, weight: e.data.weight });
+    }
+  } catch (err) {
+    logger.warn({ err }, 'no status bucket: health known from new events only');
+  }
+  subs.push(bus.serve(drainRealServer, tokens, (req) => reconciler.drain(req)));
+  subs.push(bus.serve(enableRealServer, tokens, (req) => reconciler.enable(req)));
+  subs.push(
+    bus.serve(setSyncDaemon, tokens, async (req) => {
+      const reply = await setSyncDaemonRole(o.ipvs, req);
+      logger.info({ role: req.role, reason: req.reason, reply }, 'sync daemon request');
+      return reply;
+    }),
+  );
+  const follow = await followVirtualServices(bus, logger, {
+    onAll: (services, revision) => reconciler.setDesired(services, revision),
+    onPut: (vs, revision) => reconciler.putService(vs, revision),
+    onDelete: (id, revision) => reconciler.deleteService(id, revision),
+  });
+  return {
+    close: () => {
+      follow.stop();
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
+
+/** The ipvs-applied event publisher; a bus that is down loses the event (logged), never the pass. */
+export function appliedPublisher(bus: Bus, host: string, logger: Logger): (data: EventDataInput<'ipvs-applied'>) => void {
+  return (data) => {
+    try {
+      bus.publish(EVENT_SUBJECTS['ipvs-applied'], { host }, makeEvent('ipvs-applied', { service: 'ipvs-agent', host }, data));
+    } catch (err) {
+      logger.warn({ err }, 'ipvs-applied event not published');
+    }
+  };
+}
