@@ -333,3 +333,20 @@ describe('replaying the commands like the kernel', () => {
     );
   });
 });
+
+describe('syntax and replay errors together', () => {
+  it('reports what the kernel would refuse before the first syntax error, and stops there', () => {
+    const all = issuesOf([
+      '-A -t 10.0.0.1:80',
+      '-A -t 10.0.0.1:80 -s rr', // refused by the kernel: reported
+      '-A -t 10.0.0.2:80 -s nope', // syntax error
+      '-a -t 10.0.0.2:80 -r 10.0.1.1', // would be "Service not defined" only because line 3 failed: not reported
+      '-a -t 10.0.0.1:80 -r 10.0.1.1 -w x', // syntax error
+    ].join('\n'));
+    expect(all.map((i) => [i.line, i.message.split(':')[0]])).toEqual([
+      [2, 'Service already exists'],
+      [3, "scheduler 'nope' not found; known schedulers"],
+      [5, "illegal weight 'x'"],
+    ]);
+  });
+});

@@ -12,12 +12,7 @@ export interface IpvsadmRestore {
   operations: LocatedOperation[];
 }
 
-/**
- * Read the commands of an ipvsadm-restore file (what `ipvsadm-save -n` prints, or any `-A -E -D
- * -a -e -d -C -Z --set` lines). Throws IpvsadmRestoreError listing every syntax error; nothing is
- * replayed unless the whole file reads.
- */
-export function parseIpvsadmCommands(text: string): LocatedOperation[] {
+function readCommands(text: string): { operations: LocatedOperation[]; issues: IpvsadmIssue[] } {
   const operations: LocatedOperation[] = [];
   const issues: IpvsadmIssue[] = [];
   text.split('\n').forEach((lineText, index) => {
@@ -27,18 +22,30 @@ export function parseIpvsadmCommands(text: string): LocatedOperation[] {
     issues.push(...r.issues);
     if (r.located) operations.push(r.located);
   });
+  return { operations, issues };
+}
+
+/**
+ * Read the commands of an ipvsadm-restore file (what `ipvsadm-save -n` prints, or any `-A -E -D
+ * -a -e -d -C -Z --set` lines). Throws IpvsadmRestoreError listing every syntax error.
+ */
+export function parseIpvsadmCommands(text: string): LocatedOperation[] {
+  const { operations, issues } = readCommands(text);
   if (issues.length > 0) throw new IpvsadmRestoreError(issues);
   return operations;
 }
 
 /**
  * Parse an ipvsadm-restore file and build the table it describes, as `ipvsadm-restore` would on
- * an empty table. Throws IpvsadmRestoreError with every problem (syntax, then what the kernel
- * would refuse: duplicates, missing services, thresholds) with line, column and token.
+ * an empty table. Throws IpvsadmRestoreError with every problem, in line order: syntax errors, and
+ * what the kernel would refuse (duplicates, missing services, thresholds). With syntax errors, the
+ * replay stops at the first of them, since what follows depends on what that line would have done.
  */
 export function parseIpvsadmRestore(text: string): IpvsadmRestore {
-  const operations = parseIpvsadmCommands(text);
-  const { table, issues } = applyIpvsadmOperations({ services: [] }, operations);
-  if (issues.length > 0) throw new IpvsadmRestoreError(issues);
-  return { table, operations };
+  const { operations, issues } = readCommands(text);
+  const firstBad = issues.length > 0 ? Math.min(...issues.map((i) => i.line)) : Infinity;
+  const replayed = applyIpvsadmOperations({ services: [] }, operations.filter((o) => o.at.line < firstBad));
+  const all = [...issues, ...replayed.issues].sort((a, b) => a.line - b.line || a.column - b.column);
+  if (all.length > 0) throw new IpvsadmRestoreError(all);
+  return { table: replayed.table, operations };
 }
