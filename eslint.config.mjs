@@ -14,10 +14,10 @@ const boundaries = (allowTesting) => [
     allow: [],
     depConstraints: [
       // Only the kernel library may load the native packages that talk to the kernel.
-      { sourceTag: 'type:kernel', onlyDependOnLibsWithTags: ['type:lib'] },
+      { sourceTag: 'type:kernel', onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing'] : ['type:lib'] },
       {
         sourceTag: 'type:lib',
-        onlyDependOnLibsWithTags: ['type:lib'],
+        onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing'] : ['type:lib'],
         bannedExternalImports: kernelPackages,
       },
       {

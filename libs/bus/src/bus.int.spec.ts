@@ -1,5 +1,4 @@
 import { defineRequest, defineSubject } from '@fulcrum/schemas';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- lint lets only apps' specs use the harness; change asked of the lead
 import { eventually, memoryLogger, startNats, type NatsServer } from '@fulcrum/testing';
 import { createUser } from '@nats-io/nkeys';
 import { connect, type NatsConnection } from '@nats-io/transport-node';

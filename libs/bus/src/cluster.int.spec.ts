@@ -1,5 +1,4 @@
 import { defineBucket } from '@fulcrum/schemas';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- lint lets only apps' specs use the harness; change asked of the lead
 import { eventually, startNatsCluster, type NatsCluster } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';

@@ -1,5 +1,4 @@
 import { defineBucket, desiredBucket, statusBucket } from '@fulcrum/schemas';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- lint lets only apps' specs use the harness; change asked of the lead
 import { eventually, memoryLogger, startNats, startTcpProxy, type NatsServer } from '@fulcrum/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
