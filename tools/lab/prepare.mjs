@@ -53,8 +53,9 @@ $b mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=262144 host
 $b mount -t tmpfs -o mode=0755 tmpfs /upper || fail "tmpfs for the overlay"
 $b mkdir -p /upper/rw /upper/work
 $b mount -t overlay -o lowerdir=/lower,upperdir=/upper/rw,workdir=/upper/work overlay /newroot || fail "overlay root"
+# A fresh /run: the host's holds its own network namespaces (/run/netns) and pid files. /tmp stays
+# the host's (through the overlay): a checkout under /tmp must be visible in the guest.
 $b mount -t tmpfs -o mode=0755 tmpfs /newroot/run || fail "tmpfs /run"
-$b mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || fail "tmpfs /tmp"
 $b mkdir -p /newroot/run/fulcrum-lab
 $b mount -t 9p -o trans=virtio,version=9p2000.L,cache=none fulcrumctl /newroot/run/fulcrum-lab || fail "mount of the control share (9p tag fulcrumctl)"
 [ -f /newroot/run/fulcrum-lab/stage2.sh ] || fail "no stage2.sh in the control share"

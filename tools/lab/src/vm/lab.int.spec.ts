@@ -86,7 +86,7 @@ describe('lab (qemu on the host)', () => {
     const r = await runLab(['--boot-timeout', '1', '--', 'true']);
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('lab: the guest did not come up within 1 s');
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(Date.now() - started).toBeLessThan(30_000); // 1 s, plus starting node and qemu on a busy host
     expect(r.qemuPids.length).toBeGreaterThan(0);
     for (const pid of r.qemuPids) expect(alive(pid)).toBe(false);
     expect(controlDirsOf(r.pid)).toEqual([]);
