@@ -57,7 +57,10 @@ export class BusLink {
       waitForServer: true,
     })
       .then((bus) => this.connected(bus))
-      .catch((err: unknown) => this.svc.logger.error({ err }, 'no bus: running the configured instances only'));
+      .catch((err: unknown) => {
+        if (this.closed) return this.svc.logger.debug({ err }, 'bus set-up ended by the stop');
+        this.svc.logger.error({ err }, 'no bus: running the configured instances only');
+      });
   }
 
   async close(): Promise<void> {
@@ -100,7 +103,20 @@ export class BusLink {
     bus.subscribe(EVENT_SUBJECTS.health, { host }, (event) => this.agent.onHealth(event.data));
     bus.serve(vrrpFailover, { host }, (req) => this.agent.failover(req.instance, req.reason) ?? errorReply('INTERNAL', 'no answer'));
     if (this.syncRole) void this.requestSyncRole('bus connected');
-    if (this.cfg.desiredState) await this.followDesiredState(bus);
+    if (this.cfg.desiredState) void this.keepFollowing(bus);
+  }
+
+  /** The desired state, again after any failure (a missing bucket, an outage) until the stop. */
+  private async keepFollowing(bus: Bus): Promise<void> {
+    while (!this.closed) {
+      try {
+        await this.followDesiredState(bus);
+      } catch (err) {
+        if (this.closed) return;
+        this.svc.logger.warn({ err }, 'cannot follow the desired state; retrying in 5 s');
+      }
+      await new Promise((r) => setTimeout(r, 5000).unref());
+    }
   }
 
   private async putStatus(event: EventOf<'vrrp-state'>): Promise<void> {

@@ -1,7 +1,7 @@
 // VRRP failover benchmark: the gap a client sees when the master of a pair stops, Fulcrum's
 // vrrp-agent pair against a keepalived pair, in the same network namespaces, in one run.
 //
-//   npx tsx tools/bench/src/vrrp/failover.ts [--runs N] [--quick]
+//   npx tsx tools/bench/src/vrrp/failover.ts [--runs N] [--quick | --interval 0.03]
 //
 // A client namespace sends a UDP request to the VIP every 10 ms; each router answers with its name.
 // The master (priority 200) is stopped 1.5 s into the probe, either gracefully (SIGTERM: it sends
@@ -25,9 +25,12 @@ interface Result {
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 1) || 1;
+const only = args.includes('--interval') ? Number(args[args.indexOf('--interval') + 1]) : null;
 const SETTINGS: Setting[] = args.includes('--quick')
   ? [{ version: 3, interval: 0.1 }]
-  : [
+  : only
+    ? [{ version: only >= 1 && Number.isInteger(only) ? 2 : 3, interval: only }]
+    : [
       { version: 2, interval: 1 },
       { version: 3, interval: 0.1 },
       { version: 3, interval: 0.03 },
