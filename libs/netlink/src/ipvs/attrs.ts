@@ -22,7 +22,10 @@ export class AttrWriter {
     this.buf = next;
   }
 
-  /** Writes the header, returns the payload offset; the caller fills `len` bytes (buffer is zeroed). */
+  /**
+   * Writes the header, returns the payload offset; the caller fills `len` bytes (buffer is zeroed).
+   * It may replace this.buf, so callers take the offset first and only then touch this.buf.
+   */
   private attr(type: number, len: number): number {
     this.reserve(HEADER + pad(len));
     const off = this.size;
@@ -33,42 +36,51 @@ export class AttrWriter {
   }
 
   u8(type: number, value: number): this {
-    this.buf.writeUInt8(value, this.attr(type, 1));
+    const at = this.attr(type, 1);
+    this.buf.writeUInt8(value, at);
     return this;
   }
   u16(type: number, value: number): this {
-    this.buf.writeUInt16LE(value, this.attr(type, 2));
+    const at = this.attr(type, 2);
+    this.buf.writeUInt16LE(value, at);
     return this;
   }
   u16be(type: number, value: number): this {
-    this.buf.writeUInt16BE(value, this.attr(type, 2));
+    const at = this.attr(type, 2);
+    this.buf.writeUInt16BE(value, at);
     return this;
   }
   u32(type: number, value: number): this {
-    this.buf.writeUInt32LE(value >>> 0, this.attr(type, 4));
+    const at = this.attr(type, 4);
+    this.buf.writeUInt32LE(value >>> 0, at);
     return this;
   }
   u32be(type: number, value: number): this {
-    this.buf.writeUInt32BE(value >>> 0, this.attr(type, 4));
+    const at = this.attr(type, 4);
+    this.buf.writeUInt32BE(value >>> 0, at);
     return this;
   }
   u64(type: number, value: bigint): this {
-    this.buf.writeBigUInt64LE(value, this.attr(type, 8));
+    const at = this.attr(type, 8);
+    this.buf.writeBigUInt64LE(value, at);
     return this;
   }
   bytes(type: number, value: Uint8Array): this {
-    this.buf.set(value, this.attr(type, value.length));
+    const at = this.attr(type, value.length);
+    this.buf.set(value, at);
     return this;
   }
   /** `value` at the start of a zero-filled payload of `size` bytes (e.g. an IPv4 address in a 16-byte field). */
   padded(type: number, value: Uint8Array, size: number): this {
-    this.buf.set(value.subarray(0, size), this.attr(type, size));
+    const at = this.attr(type, size);
+    this.buf.set(value.subarray(0, size), at);
     return this;
   }
   /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING as the kernel expects from libnl). */
   string(type: number, value: string): this {
     const len = Buffer.byteLength(value, 'utf8');
-    this.buf.write(value, this.attr(type, len + 1), 'utf8');
+    const at = this.attr(type, len + 1);
+    this.buf.write(value, at, 'utf8');
     return this;
   }
   nested(type: number, build: (w: AttrWriter) => void): this {
