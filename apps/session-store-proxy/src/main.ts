@@ -1,5 +1,6 @@
 import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { configSchema } from './config.js';
+import { startSessionStoreProxy } from './start.js';
 
 await runService(
   {
@@ -14,6 +15,7 @@ await runService(
     ],
   },
   async (svc) => {
-    await connectServiceBus(svc);
+    const bus = await connectServiceBus(svc);
+    await startSessionStoreProxy(svc, bus);
   },
 );

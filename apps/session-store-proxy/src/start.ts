@@ -1,0 +1,80 @@
+// Composition: the upstream pool, the RESP server, events on upstream changes, readiness.
+import type { Bus } from '@fulcrum/bus';
+import type { Service } from '@fulcrum/runtime';
+import { EVENT_SUBJECTS, makeEvent, type SessionStore } from '@fulcrum/schemas';
+import type { SessionStoreProxyConfig } from './config.js';
+import { SessionProxy } from './proxy.js';
+import { type MasterAddress, UpstreamPool } from './upstream.js';
+
+type EventPublisher = Pick<Bus, 'publish' | 'state'>;
+
+export interface StartedProxy {
+  proxy: SessionProxy;
+  pool: UpstreamPool;
+  port: number;
+}
+
+/** Starts the proxy for the configured store; without a store the service runs but /readyz says `upstream`. */
+export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfig>, bus: EventPublisher | null): Promise<StartedProxy | null> {
+  const { store, proxy: settings, host } = svc.config;
+  const log = svc.logger.child({ component: 'proxy' });
+  if (!store) {
+    log.error({}, 'no store in the configuration: not listening');
+    svc.addReadinessCheck('upstream', () => false);
+    return null;
+  }
+  const pool = new UpstreamPool({
+    upstream: store.upstream,
+    username: store.username,
+    password: store.password,
+    database: store.database,
+    commandTimeoutMs: settings.commandTimeoutMs,
+  });
+  svc.onStop('upstream', () => pool.close());
+  const proxy = new SessionProxy({
+    pool,
+    allowedCommands: store.allowedCommands,
+    keyPrefix: settings.keyPrefix,
+    maxTtlSeconds: settings.maxTtlSeconds,
+    clientPassword: store.clientPassword ?? null,
+    durable: settings.durable,
+    durableTimeoutMs: settings.durableTimeoutMs,
+    limits: { maxBulkBytes: settings.maxBulkBytes, maxArgs: settings.maxArgs, maxLineBytes: 64 * 1024 },
+    partialTimeoutMs: settings.partialTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    maxPendingReplies: settings.maxPendingReplies,
+    maxClients: settings.maxClients,
+    registry: svc.registry,
+    logger: log,
+  });
+  const publish = (state: 'ok' | 'down', master: MasterAddress | null, message: string) => {
+    if (!bus || bus.state !== 'connected') return;
+    try {
+      const data = { store: store.id, state, master, clients: proxy.sessions.size, message };
+      bus.publish(EVENT_SUBJECTS['session-store'], { host }, makeEvent('session-store', { service: 'session-store-proxy', host }, data));
+    } catch (err) {
+      log.warn({ err }, 'session-store event not published');
+    }
+  };
+  pool.on('master', (m: MasterAddress, previous: MasterAddress | null) => {
+    const changed = previous !== null && (previous.address !== m.address || previous.port !== m.port);
+    const message = changed ? `master changed from ${previous.address}:${previous.port}` : 'connected to the master';
+    log.info({ master: m, previous }, message);
+    publish('ok', m, message);
+  });
+  pool.on('down', (reason: string) => {
+    log.warn({ master: pool.master }, reason);
+    publish('down', null, reason);
+  });
+  svc.addReadinessCheck('upstream', () => pool.connected);
+  const port = Number(await proxy.listen({ host: store.listen.address, port: store.listen.port }));
+  if (settings.unixSocket) await proxy.listen({ path: settings.unixSocket });
+  svc.onStop('proxy', () => proxy.close());
+  log.info({ listen: { ...store.listen, port }, upstream: describe(store) }, 'session-store proxy listening');
+  return { proxy, pool, port };
+}
+
+function describe(store: SessionStore): string {
+  const u = store.upstream;
+  return u.mode === 'direct' ? `${u.master.address}:${u.master.port}` : `sentinel ${u.masterName}`;
+}
