@@ -60,11 +60,15 @@ export function runAttempt(
       attempt.fail('aborted', `cancelled while ${attempt.phase}`);
     }
 
-    // Armed before anything can settle, so settle() always has a timer to clear.
-    const timer = setTimeout(() => {
+    const onDeadline = (): void => {
+      if (settled) return;
       if (attempt.onDeadline) attempt.onDeadline();
       else attempt.fail('timeout', `no answer within ${timeoutMs} ms while ${attempt.phase}`);
-    }, timeoutMs);
+    };
+    // Armed before anything can settle, so settle() always has a timer to clear. The verdict waits
+    // one turn of the event loop: on a busy loop the deadline and the answer can be due together,
+    // and timers run before I/O callbacks, so an answer that came in time would count as a timeout.
+    const timer = setTimeout(() => setImmediate(onDeadline), timeoutMs);
     if (signal?.aborted) return attempt.fail('aborted', 'cancelled before it started');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

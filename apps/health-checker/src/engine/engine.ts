@@ -50,6 +50,8 @@ class ScheduledCheck {
   private readonly abort = new AbortController();
   /** Bound once, so a round allocates nothing of its own besides the probe's promise. */
   readonly done: (result: CheckResult) => void;
+  /** Probes never reject; a runner that does is a bug, counted as a failed round rather than a dead check. */
+  readonly failed: (err: unknown) => void;
 
   constructor(
     readonly server: ServerEntry,
@@ -62,6 +64,7 @@ class ScheduledCheck {
     this.state = state;
     this.ctx = { signal: this.abort.signal };
     this.done = (result) => engine.complete(this, result);
+    this.failed = (err) => engine.complete(this, { ok: false, reason: 'error', message: err instanceof Error ? err.message : String(err), latencyMs: 0 });
   }
 
   cancel(): void {
@@ -217,10 +220,7 @@ export class HealthEngine {
     }
     this.inFlight += 1;
     check.running = true;
-    this.run(check.target, check.probes, check.ctx).then(check.done, (err: unknown) =>
-      // Probes never reject; a runner that does is a bug, counted as a failed round rather than a dead check.
-      check.done({ ok: false, reason: 'error', message: err instanceof Error ? err.message : String(err), latencyMs: 0 }),
-    );
+    this.run(check.target, check.probes, check.ctx).then(check.done, check.failed);
   }
 
   /** A round finished: feed the state, reschedule, report a change, and let a queued check run. */
