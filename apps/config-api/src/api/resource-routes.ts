@@ -3,7 +3,9 @@ import {
   type DesiredKind,
   type DesiredObject,
   checkContract,
+  desiredKey,
   host,
+  isSlug,
   realServer,
   redactSecrets,
   replicationClusterObject,
@@ -45,10 +47,9 @@ export function registerResourceRoutes(app: FastifyInstance, desired: DesiredSer
     const tags = [collection];
     const one = `${base}/:id`;
 
-    app.get(base, { config: { role: 'reader' }, schema: { tags, summary: `list ${kind} objects`, querystring: listQuery } }, async () => ({
-      generation: desired.generation,
-      items: desired.list(kind).map(present),
-    }));
+    app.get(base, { config: { role: 'reader' }, schema: { tags, summary: `list ${kind} objects`, querystring: listQuery } }, async (_req, reply) =>
+      reply.type('application/json; charset=utf-8').send(desired.listJson(kind)),
+    );
 
     app.get(one, { config: { role: 'reader' }, schema: { tags, summary: `read one ${kind}`, params: idParams } }, async (req, reply) => {
       const { id } = req.params as z.infer<typeof idParams>;
@@ -68,7 +69,7 @@ export function registerResourceRoutes(app: FastifyInstance, desired: DesiredSer
         ? { op: 'create', kind, body: withId(kind, id, req.body) }
         : { op: 'replace', kind, id, body: req.body, ...optional('ifMatch', revisionOf(req)) };
       if (ifMatch(req) === '*') desired.get(kind, id);
-      const existed = desired.list(kind).some((o) => o.key.endsWith(`.${id}`));
+      const existed = isSlug(id) && desired.find(desiredKey(kind, id)) !== undefined;
       const result = await desired.write([draft], { author: author(req) });
       return written(reply, result.changes[0]?.key, result, existed ? 200 : 201);
     });
@@ -98,7 +99,7 @@ export function registerResourceRoutes(app: FastifyInstance, desired: DesiredSer
     result: Awaited<ReturnType<DesiredService['write']>>,
     status: number,
   ) {
-    const stored = key === undefined ? undefined : desired.list().find((o) => o.key === key);
+    const stored = key === undefined ? undefined : desired.find(key);
     if (!stored) throw new ApiError(500, 'INTERNAL', 'the object was written but cannot be read back');
     setEtag(reply, stored.revision);
     return reply.code(result.commit || status === 201 ? status : 200).send({ ...present(stored), generation: desired.generation });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IpvsadmRestoreError } from '@fulcrum/formats';
-import { DESIRED_KINDS, type DesiredKind, redactSecrets } from '@fulcrum/schemas';
+import { DESIRED_KINDS, type DesiredKind, desiredKey, isSlug, redactSecrets } from '@fulcrum/schemas';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { DesiredService, Draft, WriteResult } from '../state/desired-service.js';
@@ -80,7 +80,7 @@ function upserts(desired: DesiredService, objects: Record<string, unknown>[], pr
   return objects.map((o, i) => {
     const k = objectKind(o, `${prefix}[${i}]`);
     const id = String(k === 'host' ? o.name : o.id);
-    const exists = desired.list(k).some((s) => s.key.slice(s.key.indexOf('.') + 1) === id);
+    const exists = isSlug(id) && desired.find(desiredKey(k, id)) !== undefined;
     return exists ? { op: 'replace', kind: k, id, body: o, path: `${prefix}[${i}]` } : { op: 'create', kind: k, body: o, path: `${prefix}[${i}]` };
   });
 }

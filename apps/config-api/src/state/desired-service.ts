@@ -49,15 +49,39 @@ const ID_FIELD = (kind: DesiredKind): 'id' | 'name' => (kind === 'host' ? 'name'
 const prefixed = (prefix: string | undefined, issues: FormattedIssue[]): FormattedIssue[] =>
   prefix === undefined ? issues : issues.map((i) => ({ path: i.path ? (i.path.startsWith('[') ? `${prefix}${i.path}` : `${prefix}.${i.path}`) : prefix, message: i.message }));
 
+const issueKey = (i: FormattedIssue): string => `${i.path}\u0000${i.message}`;
 const same = (a: DesiredObject, b: DesiredObject): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export class DesiredService {
   private queue: Promise<unknown> = Promise.resolve();
+  private listCache: { objects: ReadonlyMap<string, StoredObject> | null; byKind: Map<DesiredKind, string> } = { objects: null, byKind: new Map() };
+  /** Whole-config problems of a committed state (the state before a write), computed once per state. */
+  private issueCache: { objects: ReadonlyMap<string, StoredObject> | null; keys: Set<string> } = { objects: null, keys: new Set() };
 
   constructor(private readonly repo: DesiredRepo) {}
 
   get generation(): number {
     return this.repo.snapshot().generation;
+  }
+
+  /** The stored object under a key, or undefined. */
+  find(key: string): StoredObject | undefined {
+    return this.repo.snapshot().objects.get(key);
+  }
+
+  /**
+   * A read of a whole collection as JSON text, made once per committed state: listing 1,000 services is then a
+   * string copy, not 1,000 deep copies (secrets are redacted in it like in every read).
+   */
+  listJson(kind: DesiredKind): string {
+    const snap = this.repo.snapshot();
+    if (this.listCache.objects !== snap.objects) this.listCache = { objects: snap.objects, byKind: new Map() };
+    let text = this.listCache.byKind.get(kind);
+    if (text === undefined) {
+      text = JSON.stringify({ generation: snap.generation, items: this.list(kind).map(present) });
+      this.listCache.byKind.set(kind, text);
+    }
+    return text;
   }
 
   list(kind?: DesiredKind): StoredObject[] {
@@ -176,8 +200,12 @@ export class DesiredService {
         throw new ConflictError('REFERENCED', `${keyOf(gone)} is still used by ${refs.join(', ')}`, { key: keyOf(gone), referencedBy: refs });
       }
     }
-    const known = new Set(checkDesiredState([...current.values()].map((o) => o.value)).map((i) => `${i.path}\u0000${i.message}`));
-    const added = checkDesiredState(remaining).filter((i) => !known.has(`${i.path}\u0000${i.message}`));
+    if (this.issueCache.objects !== current) {
+      this.issueCache = { objects: current, keys: new Set(checkDesiredState([...current.values()].map((o) => o.value)).map(issueKey)) };
+    }
+    const known = this.issueCache.keys;
+    const after = checkDesiredState(remaining);
+    const added = after.filter((i) => !known.has(issueKey(i)));
     if (added.length > 0) throw new ValidationError(added, 'INVALID_STATE');
 
     const result = [...planned.values()];
@@ -189,6 +217,8 @@ export class DesiredService {
     if (meta.dryRun || changes.length === 0) return { changes: result };
     try {
       const commit = await this.repo.commit(changes, { author: meta.author });
+      // The state just committed has exactly these problems: the next write need not compute them again.
+      this.issueCache = { objects: this.repo.snapshot().objects, keys: new Set(after.map(issueKey)) };
       return { changes: result, commit };
     } catch (err) {
       if (err instanceof StaleRevisionError) {

@@ -1,0 +1,128 @@
+// config-api benchmark: (1) a write through the API until an agent's KV watch sees it, p50/p99 over 1,000 writes;
+// (2) GET /v1/virtual-services with 1,000 services under autocannon. Everything on loopback: a real nats-server
+// with JetStream and the real config-api bin (a separate process, as in production).
+//
+//   npx tsx tools/bench/src/api/api-bench.ts [--writes 1000] [--services 1000] [--seconds 10] [--connections 10]
+import { randomBytes, scryptSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectBus, openStore } from '@fulcrum/bus';
+import { appBin } from '@fulcrum/runtime/testing';
+import { desiredBucket } from '@fulcrum/schemas';
+import { freePort, makeTempDir, startNats, startProcess } from '@fulcrum/testing';
+import autocannon from 'autocannon';
+import { pino } from 'pino';
+
+const { values } = parseArgs({
+  options: {
+    writes: { type: 'string', default: '1000' },
+    services: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+  },
+});
+const WRITES = Number(values.writes);
+const SERVICES = Number(values.services);
+const TOKEN = randomBytes(24).toString('base64url');
+const USER = { user: 'bench', password: randomBytes(12).toString('hex') };
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const hash = (token: string) => {
+  const salt = randomBytes(16);
+  return `scrypt$16384$8$1$${salt.toString('base64url')}$${scryptSync(token, salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64url')}`;
+};
+
+function table(rows: [string, string][]): string {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const v = Math.max(...rows.map((r) => r[1].length));
+  const line = `+${'-'.repeat(w + 2)}+${'-'.repeat(v + 2)}+`;
+  return [line, ...rows.map(([a, b], i) => `| ${a.padEnd(w)} | ${b.padStart(v)} |${i === 0 ? `\n${line}` : ''}`), line].join('\n');
+}
+
+const service = (i: number) => ({
+  kind: 'virtual-service',
+  id: `bench-${i}`,
+  match: { kind: 'address', protocol: 'tcp', address: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 80 },
+  scheduler: 'wrr',
+  forwarding: 'dr',
+  healthChecks: [{ type: 'tcp', interval: 5 }],
+  realServers: Array.from({ length: 4 }, (_, j) => ({ address: `10.200.${j}.${(i % 250) + 1}`, port: 80, weight: 1 + j })),
+});
+
+async function main(): Promise<void> {
+  const nats = await startNats({ auth: { users: [USER] } });
+  const dir = makeTempDir('api-bench');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const config = join(dir, 'config-api.yaml');
+  writeFileSync(config, `host: bench\nstatus:\n  port: 0\nlog:\n  level: warn\napi:\n  port: ${port}\n  docs: false\n  tokens:\n    - name: bench\n      role: admin\n      hash: ${hash(TOKEN)}\n`);
+  const api = await startProcess({
+    name: 'config-api',
+    command: process.execPath,
+    args: [appBin('config-api'), '--config', config],
+    dir,
+    host: '127.0.0.1',
+    port,
+    env: { FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: USER.user, FULCRUM_NATS__PASSWORD: USER.password },
+    readyTimeoutMs: 60_000,
+  });
+  const bus = await connectBus({ servers: nats.url, name: 'bench-agent', auth: { user: USER.user, pass: USER.password }, logger: pino({ level: 'silent' }) });
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  try {
+    const load = await fetch(`${base}/v1/transactions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ changes: Array.from({ length: SERVICES }, (_, i) => ({ op: 'create', object: service(i) })) }),
+    });
+    if (!load.ok) throw new Error(`loading ${SERVICES} services: ${load.status} ${(await load.text()).slice(0, 500)}`);
+
+    // The agent's side: a KV watch from the current revision, as ipvs-agent keeps one.
+    const store = await openStore(bus, desiredBucket, { bindOnly: true });
+    const snap = await store.readAll();
+    const watch = store.watch({ fromRevision: snap.revision });
+    const iter = watch[Symbol.asyncIterator]();
+    const latencies: number[] = [];
+    for (let i = 0; i < WRITES; i++) {
+      const id = `bench-${i % SERVICES}`;
+      const t0 = performance.now();
+      const res = await fetch(`${base}/v1/virtual-services/${id}/real-servers/10.200.0.${(i % SERVICES % 250) + 1}/80`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ weight: 10 + (i % 50) }),
+      });
+      if (!res.ok) throw new Error(`write ${i}: ${res.status} ${await res.text()}`);
+      const revision = Number(JSON.parse(res.headers.get('etag') ?? '"0"'));
+      for (;;) {
+        const next = await iter.next();
+        if (next.done) throw new Error('the watch ended');
+        if (next.value.key === `vs.${id}` && next.value.revision >= revision) break;
+      }
+      latencies.push(performance.now() - t0);
+    }
+    watch.stop();
+    latencies.sort((a, b) => a - b);
+
+    const list = await autocannon({ url: `${base}/v1/virtual-services`, connections: Number(values.connections), duration: Number(values.seconds), headers: { authorization: `Bearer ${TOKEN}` } });
+    const body = await (await fetch(`${base}/v1/virtual-services`, { headers })).text();
+
+    process.stdout.write(
+      `${table([
+        ['config-api on loopback', 'value'],
+        [`write -> agent's KV watch, p50 (${WRITES} writes)`, `${percentile(latencies, 50).toFixed(2)} ms`],
+        [`write -> agent's KV watch, p99`, `${percentile(latencies, 99).toFixed(2)} ms`],
+        [`write -> agent's KV watch, max`, `${latencies[latencies.length - 1]!.toFixed(2)} ms`],
+        [`GET /v1/virtual-services (${SERVICES} services, ${(body.length / 1e6).toFixed(2)} MB), requests/s`, list.requests.average.toFixed(1)],
+        ['GET /v1/virtual-services, p50 latency', `${list.latency.p50} ms`],
+        ['GET /v1/virtual-services, p99 latency', `${list.latency.p99} ms`],
+        ['GET errors / non-2xx / timeouts', `${list.errors} / ${list.non2xx} / ${list.timeouts}`],
+      ])}\n`,
+    );
+  } finally {
+    await bus.close();
+    await api.dispose();
+    await nats.dispose();
+  }
+}
+
+await main();
