@@ -1,0 +1,1 @@
+export { CountingIpvs } from './counting-ipvs.js';

@@ -1,0 +1,1 @@
+export { formatCell, formatTable, median, type Cell } from './table.js';
