@@ -56,7 +56,7 @@ export class BusLink {
       registry: this.svc.registry,
       waitForServer: true,
     })
-      .then((bus) => this.connected(bus))
+      .then((bus) => this.attach(bus))
       .catch((err: unknown) => {
         if (this.closed) return this.svc.logger.debug({ err }, 'bus set-up ended by the stop');
         this.svc.logger.error({ err }, 'no bus: running the configured instances only');
@@ -88,7 +88,8 @@ export class BusLink {
     }
   }
 
-  private async connected(bus: Bus): Promise<void> {
+  /** Uses a connected bus (start() calls it; specs hand in their own). */
+  async attach(bus: Bus): Promise<void> {
     if (this.closed) return void (await bus.close());
     this.bus = bus;
     const host = this.cfg.host;

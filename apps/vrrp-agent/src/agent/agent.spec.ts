@@ -1,105 +1,10 @@
-import type { ArpAnnouncer, VrrpSocket } from '@fulcrum/netlink';
-import { InMemoryAddresses } from '@fulcrum/netlink/testing';
 import { vrrpInstance } from '@fulcrum/schemas';
 import type { VrrpInstance } from '@fulcrum/schemas';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { VrrpAgent } from './agent.js';
-import type { VrrpStateData } from './agent.js';
+import { node, segment } from '../testing/in-memory.js';
+import type { Node } from '../testing/in-memory.js';
 
-// Agents on an in-memory Ethernet segment with fake timers: the real agent code (routers, sync
-// groups, tracking, metrics) without root. Packets are whole IPv4 packets as the raw socket sees them.
-
-class Segment {
-  readonly sockets: FakeSocket[] = [];
-  open(iface: string, owner: string): FakeSocket {
-    const s = new FakeSocket(iface, owner, this);
-    this.sockets.push(s);
-    return s;
-  }
-  deliver(from: FakeSocket, packet: Buffer): void {
-    for (const s of this.sockets) if (s !== from && s.iface === from.iface) s.push(Buffer.from(packet));
-  }
-}
-
-class FakeSocket implements VrrpSocket {
-  readonly ifindex = 2;
-  private readonly queue: Buffer[] = [];
-  private waiter: ((b: Buffer | null) => void) | null = null;
-  closed = false;
-  constructor(
-    readonly iface: string,
-    readonly owner: string,
-    private readonly segment: Segment,
-  ) {}
-  get interface(): string {
-    return this.iface;
-  }
-  send(packet: Uint8Array): void {
-    if (this.closed) throw new Error('closed');
-    this.segment.deliver(this, Buffer.from(packet));
-  }
-  push(b: Buffer): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(b);
-    } else this.queue.push(b);
-  }
-  receive(): Promise<Buffer | null> {
-    const next = this.queue.shift();
-    if (next || this.closed) return Promise.resolve(next ?? null);
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-      setTimeout(() => {
-        if (this.waiter === resolve) {
-          this.waiter = null;
-          resolve(null);
-        }
-      }, 100);
-    });
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-    this.waiter?.(null);
-    this.waiter = null;
-  }
-}
-
-interface Node {
-  agent: VrrpAgent;
-  addresses: InMemoryAddresses;
-  events: VrrpStateData[];
-  arps: string[];
-  registry: Registry;
-}
-
-const segment = () => new Segment();
-
-async function node(seg: Segment, host: string, address: string, links: string[] = ['eth0']): Promise<Node> {
-  const addresses = new InMemoryAddresses({ links: ['lo', ...links] });
-  for (const l of links) await addresses.linkUp(l);
-  await addresses.addAddress('eth0', address, 24);
-  const events: VrrpStateData[] = [];
-  const arps: string[] = [];
-  const registry = new Registry();
-  const agent = new VrrpAgent({
-    host,
-    logger: pino({ level: 'silent' }),
-    registry,
-    clock: { now: () => Date.now() },
-    kernel: {
-      addresses,
-      openChannel: ({ interface: iface }) => seg.open(iface, host),
-      openAnnouncer: (iface): ArpAnnouncer => ({ interface: iface, mac: '02:00:00:00:00:01', announce: (a) => void arps.push(a), close: () => undefined }),
-    },
-    announce: { count: 3, intervalMs: 0, repeatDelayMs: 0, refreshMs: 0 },
-    linkPollMs: 50,
-    onState: (d) => events.push(d),
-  });
-  return { agent, addresses, events, arps, registry };
-}
+// The agent on an in-memory segment with fake timers (see testing/in-memory.ts).
 
 const instance = (over: Record<string, unknown> = {}): VrrpInstance =>
   vrrpInstance.parse({

@@ -129,6 +129,8 @@ export class VrrpRouter {
   }
 
   start(): void {
+    // Addresses left behind by a crashed predecessor must not answer for a router that is not master.
+    this.removeVips();
     this.step({ type: 'startup' });
   }
 

@@ -1,0 +1,101 @@
+import type { ArpAnnouncer, VrrpSocket } from '@fulcrum/netlink';
+import { InMemoryAddresses } from '@fulcrum/netlink/testing';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { VrrpAgent } from '../agent/agent.js';
+import type { VrrpStateData } from '../agent/agent.js';
+
+// Agents on an in-memory Ethernet segment: the real agent code (routers, sync groups, tracking,
+// metrics) without root. Packets are whole IPv4 packets as the raw socket sees them; each socket's
+// receive() gives up after 100 ms (of the timers in use, fake or real) like the real one.
+
+export class Segment {
+  readonly sockets: FakeSocket[] = [];
+  open(iface: string, owner: string): FakeSocket {
+    const s = new FakeSocket(iface, owner, this);
+    this.sockets.push(s);
+    return s;
+  }
+  deliver(from: FakeSocket, packet: Buffer): void {
+    for (const s of this.sockets) if (s !== from && s.iface === from.iface) s.push(Buffer.from(packet));
+  }
+}
+
+export class FakeSocket implements VrrpSocket {
+  readonly ifindex = 2;
+  private readonly queue: Buffer[] = [];
+  private waiter: ((b: Buffer | null) => void) | null = null;
+  closed = false;
+  constructor(
+    readonly iface: string,
+    readonly owner: string,
+    private readonly segment: Segment,
+  ) {}
+  get interface(): string {
+    return this.iface;
+  }
+  send(packet: Uint8Array): void {
+    if (this.closed) throw new Error('closed');
+    this.segment.deliver(this, Buffer.from(packet));
+  }
+  push(b: Buffer): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(b);
+    } else this.queue.push(b);
+  }
+  receive(): Promise<Buffer | null> {
+    const next = this.queue.shift();
+    if (next || this.closed) return Promise.resolve(next ?? null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      setTimeout(() => {
+        if (this.waiter === resolve) {
+          this.waiter = null;
+          resolve(null);
+        }
+      }, 100);
+    });
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiter?.(null);
+    this.waiter = null;
+  }
+}
+
+export interface Node {
+  agent: VrrpAgent;
+  addresses: InMemoryAddresses;
+  events: VrrpStateData[];
+  arps: string[];
+  registry: Registry;
+}
+
+export const segment = (): Segment => new Segment();
+
+export async function node(seg: Segment, host: string, address: string, links: string[] = ['eth0']): Promise<Node> {
+  const addresses = new InMemoryAddresses({ links: ['lo', ...links] });
+  for (const l of links) await addresses.linkUp(l);
+  await addresses.addAddress('eth0', address, 24);
+  const events: VrrpStateData[] = [];
+  const arps: string[] = [];
+  const registry = new Registry();
+  const agent = new VrrpAgent({
+    host,
+    logger: pino({ level: 'silent' }),
+    registry,
+    clock: { now: () => Date.now() },
+    kernel: {
+      addresses,
+      openChannel: ({ interface: iface }) => seg.open(iface, host),
+      openAnnouncer: (iface): ArpAnnouncer => ({ interface: iface, mac: '02:00:00:00:00:01', announce: (a) => void arps.push(a), close: () => undefined }),
+    },
+    announce: { count: 3, intervalMs: 0, repeatDelayMs: 0, refreshMs: 0 },
+    linkPollMs: 50,
+    onState: (d) => events.push(d),
+  });
+  return { agent, addresses, events, arps, registry };
+}
+
