@@ -79,8 +79,12 @@ function installNpm() {
   const digest = createHash('sha256').update(lock).digest('hex');
   const stamp = join(root, 'node_modules', '.fulcrum-lock-sha256');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
-  log('installing npm packages (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  // A fresh clone gets exactly the lock file (npm ci). A working checkout is brought up to date in
+  // place (npm install): npm ci would first delete node_modules under anything running from it.
+  const fresh = !existsSync(join(root, 'node_modules'));
+  const verb = fresh ? 'ci' : 'install';
+  log(`installing npm packages (npm ${verb})`);
+  execFileSync('npm', [verb, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
   writeFileSync(stamp, digest);
 }
 
