@@ -99,6 +99,13 @@ function readObjects(file: string): Record<string, unknown>[] {
   return list as Record<string, unknown>[];
 }
 
+interface Warning {
+  line?: number;
+  path?: string;
+  message: string;
+}
+const ctxErr = process.stderr;
+
 const printJson = (out: Writable, v: unknown) => out.write(`${JSON.stringify(v, null, 2)}\n`);
 
 export const COMMANDS: Record<string, AppCommand<CliConfig>> = {
@@ -159,8 +166,9 @@ export const COMMANDS: Record<string, AppCommand<CliConfig>> = {
       if (!file) throw new UsageError('apply needs -f FILE');
       const prune = ((ctx.args.values.prune as string[] | undefined) ?? []).map((k) => collection(k).replace(/s$/, ''));
       const objects = readObjects(file);
-      const plan = await client.request<{ changes: PlannedChange[] }>('POST', '/v1/apply', { objects, prune, dryRun: true });
+      const plan = await client.request<{ changes: PlannedChange[]; warnings: Warning[] }>('POST', '/v1/apply', { objects, prune, dryRun: true });
       out.write(renderPlan(plan.changes, paint));
+      for (const w of plan.warnings) ctxErr.write(`warning: ${w.path}: ${w.message}\n`);
       if (flag(ctx, 'dry-run') || plan.changes.every((c) => c.action === 'unchanged')) return EXIT.OK;
       const done = await client.request<{ generation: number }>('POST', '/v1/apply', { objects, prune });
       out.write(`applied: generation ${done.generation}\n`);
@@ -211,13 +219,13 @@ export const COMMANDS: Record<string, AppCommand<CliConfig>> = {
         throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
       }
       const q = new URLSearchParams({ format, dryRun: String(flag(ctx, 'dry-run')), ...(str(ctx, 'host') ? { host: str(ctx, 'host')! } : {}) });
-      const r = await client.request<{ changes: PlannedChange[]; warnings: { line?: number; message: string }[]; generation: number | null }>(
+      const r = await client.request<{ changes: PlannedChange[]; warnings: Warning[]; generation: number | null }>(
         'POST',
         `/v1/import?${q.toString()}`,
         text,
         { text: true },
       );
-      for (const w of r.warnings) err.write(`${file}:${w.line ?? '?'}: warning: ${w.message}\n`);
+      for (const w of r.warnings) err.write(w.line !== undefined ? `${file}:${w.line}: warning: ${w.message}\n` : `warning: ${w.path}: ${w.message}\n`);
       out.write(renderPlan(r.changes, paint));
       if (r.generation !== null) out.write(`imported: generation ${r.generation}\n`);
     }),

@@ -81,6 +81,7 @@ describe('resources', () => {
     expect(patched.json().object).toMatchObject({ scheduler: 'wlc', persistenceTimeout: 300 });
 
     expect((await h.as('admin', { method: 'DELETE', url: '/v1/virtual-services/api', headers: { 'if-match': '"1"' } })).statusCode).toBe(409);
+    expect((await h.as('admin', { method: 'PUT', url: '/v1/virtual-services/nope', ...json(web), headers: { 'content-type': 'application/json', 'if-match': '*' } })).statusCode).toBe(404);
     expect((await h.as('admin', { method: 'DELETE', url: '/v1/virtual-services/api' })).statusCode).toBe(204);
     expect((await h.as('reader', { method: 'GET', url: '/v1/virtual-services/api' })).statusCode).toBe(404);
   });
@@ -151,6 +152,10 @@ describe('real servers', () => {
     const bad = await h.as('admin', { method: 'POST', url: '/v1/virtual-services/web/real-servers', ...json({ address: '192.168.80.142', port: 8080 }) });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].message).toMatch(/direct routing cannot change the port/);
+    const put = await h.as('admin', { method: 'PUT', url: '/v1/virtual-services/web/real-servers/192.168.80.141/80', ...json({ address: '192.168.80.141', port: 80, weight: 4, upperThreshold: 100 }) });
+    expect(put.json().realServer).toMatchObject({ weight: 4, upperThreshold: 100 });
+    const stale = await h.as('admin', { method: 'PUT', url: '/v1/virtual-services/web/real-servers/192.168.80.141/80', ...json({ address: '192.168.80.141', port: 80 }), headers: { 'content-type': 'application/json', 'if-match': add.headers.etag as string } });
+    expect(stale.statusCode).toBe(409);
     const patch = await h.as('admin', { method: 'PATCH', url: '/v1/virtual-services/web/real-servers/192.168.80.141/80', ...json({ weight: 5 }) });
     expect(patch.json().realServer.weight).toBe(5);
     expect((await h.as('reader', { method: 'GET', url: '/v1/virtual-services/web/real-servers/192.168.80.141/80' })).json().realServer.weight).toBe(5);
@@ -242,6 +247,21 @@ describe('import and export', () => {
   it('refuses an export to keepalived.conf without the director it is for', async () => {
     const r = await h.as('reader', { method: 'GET', url: '/v1/export?format=keepalived' });
     expect(r.json()).toMatchObject({ code: 'INVALID_REQUEST', errors: [{ path: 'query.host' }] });
+  });
+
+  it('warns, without refusing, about a VIP no VRRP instance carries (the mistake in seed 003)', async () => {
+    await h.app.close();
+    h = await startHarness();
+    const conf = readFileSync(new URL('../../../../libs/formats/src/keepalived/fixtures/seed-003.conf', import.meta.url), 'utf8');
+    const r = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', payload: conf, headers: { 'content-type': 'text/plain' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().warnings).toContainEqual({
+      path: 'vs.tcp-192-168-100-215-80.match.address',
+      message: '192.168.100.215 is not carried by any VRRP instance (they carry 192.168.122.254): no director will hold this VIP',
+    });
+    const created = await h.as('admin', { method: 'POST', url: '/v1/virtual-services', ...json(web) });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().warnings[0].path).toBe('vs.api.match.address');
   });
 
   it('gives keepalived.conf errors with line:column and changes nothing', async () => {

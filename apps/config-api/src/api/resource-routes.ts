@@ -102,7 +102,9 @@ export function registerResourceRoutes(app: FastifyInstance, desired: DesiredSer
     const stored = key === undefined ? undefined : desired.find(key);
     if (!stored) throw new ApiError(500, 'INTERNAL', 'the object was written but cannot be read back');
     setEtag(reply, stored.revision);
-    return reply.code(result.commit || status === 201 ? status : 200).send({ ...present(stored), generation: desired.generation });
+    return reply
+      .code(result.commit || status === 201 ? status : 200)
+      .send({ ...present(stored), generation: desired.generation, ...(result.warnings.length ? { warnings: result.warnings } : {}) });
   }
 }
 

@@ -65,6 +65,7 @@ export function summary(result: WriteResult) {
   return {
     generation: result.commit?.generation ?? null,
     committed: result.commit !== undefined,
+    warnings: result.warnings.map((w) => ({ path: w.path, message: w.message })),
     changes: result.changes.map((c) => ({
       key: c.key,
       action: c.action,
@@ -121,7 +122,7 @@ export function registerTransferRoutes(app: FastifyInstance, desired: DesiredSer
           if (!listed.has(`${k}/${id}`)) drafts.push({ op: 'delete', kind: k, id });
         }
       }
-      if (drafts.length === 0) return { generation: null, committed: false, changes: [] };
+      if (drafts.length === 0) return { generation: null, committed: false, warnings: [], changes: [] };
       return summary(await desired.write(drafts, { author: author(req), dryRun: body.dryRun }));
     },
   );
@@ -142,7 +143,8 @@ export function registerTransferRoutes(app: FastifyInstance, desired: DesiredSer
         throw err;
       }
       const result = await desired.write(upserts(desired, imported.objects, 'objects'), { author: author(req), dryRun: q.dryRun === 'true' });
-      return { ...summary(result), warnings: imported.warnings };
+      const s = summary(result);
+      return { ...s, warnings: [...imported.warnings, ...s.warnings] };
     },
   );
 

@@ -41,6 +41,8 @@ export interface PlannedChange {
 
 export interface WriteResult {
   changes: PlannedChange[];
+  /** Advice that does not block the write (e.g. a VIP no VRRP instance carries). */
+  warnings: FormattedIssue[];
   /** Absent for a dry run or when nothing changed. */
   commit?: CommitInfo;
 }
@@ -214,12 +216,13 @@ export class DesiredService {
       const expectedRevision = current.get(p.key)?.revision ?? 0;
       changes.push(p.action === 'delete' ? { op: 'delete', key: p.key, expectedRevision } : { op: 'put', key: p.key, value: p.after!, expectedRevision });
     }
-    if (meta.dryRun || changes.length === 0) return { changes: result };
+    const warnings = advise(remaining, new Set(planned.keys()));
+    if (meta.dryRun || changes.length === 0) return { changes: result, warnings };
     try {
       const commit = await this.repo.commit(changes, { author: meta.author });
       // The state just committed has exactly these problems: the next write need not compute them again.
       this.issueCache = { objects: this.repo.snapshot().objects, keys: new Set(after.map(issueKey)) };
-      return { changes: result, commit };
+      return { changes: result, commit, warnings };
     } catch (err) {
       if (err instanceof StaleRevisionError) {
         throw new ConflictError('STALE_REVISION', err.message, { key: err.key, expected: err.expected, actual: err.actual ?? null }, { cause: err });
@@ -227,6 +230,29 @@ export class DesiredService {
       throw err;
     }
   }
+}
+
+/**
+ * Advice on the state a write produces, for the objects it touches. Once VRRP instances exist, a virtual service
+ * whose VIP none of them carries is reachable on no director (seed 003's keepalived.conf has exactly this mistake):
+ * worth saying, not worth refusing, since a VIP may also be managed outside Fulcrum.
+ */
+export function advise(objects: DesiredObject[], touched: ReadonlySet<string>): FormattedIssue[] {
+  const instances = objects.filter((o) => o.kind === 'vrrp-instance');
+  if (instances.length === 0) return [];
+  const carried = new Set(instances.flatMap((v) => (v.kind === 'vrrp-instance' ? v.virtualAddresses.map((a) => a.address) : [])));
+  const vrrpTouched = [...touched].some((k) => k.startsWith('vrrp.'));
+  const out: FormattedIssue[] = [];
+  for (const o of objects) {
+    if (o.kind !== 'virtual-service' || o.match.kind !== 'address' || carried.has(o.match.address)) continue;
+    const key = keyOf(o);
+    if (!vrrpTouched && !touched.has(key)) continue;
+    out.push({
+      path: `${key}.match.address`,
+      message: `${o.match.address} is not carried by any VRRP instance (they carry ${[...carried].join(', ')}): no director will hold this VIP`,
+    });
+  }
+  return out;
 }
 
 /** What a read returns: the object without its secrets, with its revision. */
