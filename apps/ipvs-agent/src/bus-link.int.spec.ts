@@ -2,7 +2,7 @@ import { connectBus, openStore } from '@fulcrum/bus';
 import type { Bus } from '@fulcrum/bus';
 import { dumpToTable } from '@fulcrum/netlink';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
-import { EVENT_SUBJECTS, desiredBucket, drainRealServer, enableRealServer, makeEvent, setSyncDaemon, virtualService } from '@fulcrum/schemas';
+import { EVENT_SUBJECTS, desiredBucket, drainRealServer, enableRealServer, makeEvent, replicationCluster, setSyncDaemon, virtualService } from '@fulcrum/schemas';
 import type { EventOf, VirtualService } from '@fulcrum/schemas';
 import { type NatsServer, eventually, memoryLogger, startNats } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,57 @@ describe('ipvs-agent director on the bus', () => {
       await eventually('the agent is back', async () => (bus.state === 'connected' && admin.state === 'connected' ? true : undefined), 20_000);
       await desired.put('vs.web', web(7));
       await eventually('the change arrives', async () => ((await weights(kernel))['10.0.1.1'] === 7 ? true : undefined), 20_000);
+    } finally {
+      link.close();
+      await reconciler.stop();
+    }
+  });
+
+  it('a replica the replication-monitor reports lagging gets weight 0 in its read pool, and back when it catches up', async () => {
+    const desired = await openStore(admin, desiredBucket);
+    const pool = virtualService.parse({
+      kind: 'virtual-service',
+      id: 'db-read',
+      match: { kind: 'address', protocol: 'tcp', address: '10.0.0.200', port: 3306 },
+      realServers: [
+        { address: '10.0.2.2', port: 3306, weight: 2 },
+        { address: '10.0.2.3', port: 3306, weight: 2 },
+      ],
+    });
+    await desired.put('vs.db-read', pool);
+    await desired.put(
+      'replication.db',
+      replicationCluster.parse({
+        kind: 'replication-cluster',
+        id: 'db',
+        engine: 'redis',
+        nodes: [
+          { name: 'db1', address: '10.0.2.1', port: 3306, role: 'primary' },
+          { name: 'db2', address: '10.0.2.2', port: 3306, role: 'replica' },
+          { name: 'db3', address: '10.0.2.3', port: 3306, role: 'replica' },
+        ],
+        readPool: { virtualService: 'db-read' },
+        monitorHosts: ['data1'],
+      }),
+    );
+    const kernel = new InMemoryIpvs();
+    const { logger } = memoryLogger();
+    const reconciler = new Reconciler({ ipvs: kernel, logger, driftCheckMs: 0, coalesceMs: 5 });
+    await reconciler.start();
+    const link = await attachDirector({ bus, host: 'director1', logger, reconciler, ipvs: kernel });
+    const report = (state: 'ok' | 'lagging') =>
+      admin.publish(
+        EVENT_SUBJECTS.replication,
+        { host: 'data1' },
+        makeEvent('replication', { service: 'replication-monitor', host: 'data1' }, { cluster: 'db', node: 'db3', role: 'replica', state, lagSeconds: state === 'ok' ? 0 : 120, ioRunning: true, sqlRunning: true }),
+      );
+    try {
+      expect((await weights(kernel))['10.0.2.3']).toBe(2);
+      report('lagging');
+      await eventually('the lagging replica is at weight 0', async () => ((await weights(kernel))['10.0.2.3'] === 0 ? true : undefined), 10_000);
+      expect((await weights(kernel))['10.0.2.2']).toBe(2);
+      report('ok');
+      await eventually('back to its weight', async () => ((await weights(kernel))['10.0.2.3'] === 2 ? true : undefined), 10_000);
     } finally {
       link.close();
       await reconciler.stop();

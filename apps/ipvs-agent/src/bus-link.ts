@@ -2,7 +2,7 @@ import { openStore } from '@fulcrum/bus';
 import type { Bus, BusSubscription, Store, StoreWatch } from '@fulcrum/bus';
 import type { IpvsControl } from '@fulcrum/netlink';
 import type { Logger } from '@fulcrum/runtime';
-import type { DesiredObject, EventDataInput, FulcrumEvent, VirtualService } from '@fulcrum/schemas';
+import type { DesiredObject, EventDataInput, FulcrumEvent, ReplicationCluster, VirtualService } from '@fulcrum/schemas';
 import {
   EVENT_SUBJECTS,
   desiredBucket,
@@ -15,6 +15,7 @@ import {
   statusBucket,
 } from '@fulcrum/schemas';
 import type { Reconciler } from './director/reconciler.js';
+import { ReplicationOverlay } from './director/replication.js';
 import { setSyncDaemonRole } from './director/sync-daemon.js';
 
 // ipvs-agent's side of NATS. The desired state: one full read, then a watch from that revision
@@ -31,17 +32,29 @@ export async function followVirtualServices(
     onAll: (services: VirtualService[], revision: number) => Promise<unknown> | void;
     onPut: (vs: VirtualService, revision: number) => void;
     onDelete: (id: string, revision: number) => void;
+    /** Also follow the replication clusters (their read pools get the lag overlay); given before onAll. */
+    replication?: { onPut: (cluster: ReplicationCluster) => void; onDelete: (id: string) => void };
   },
 ): Promise<{ stop(): void }> {
   const store: Store<DesiredObject> = await openStore(bus, desiredBucket);
   const snap = await store.readAll();
   const services = [...snap.entries.values()].map((e) => e.value).filter((v): v is VirtualService => v.kind === 'virtual-service');
   if (snap.invalid.length > 0) logger.warn({ keys: snap.invalid }, 'desired-state entries that do not validate were left out');
+  const replication = handlers.replication;
+  if (replication) {
+    for (const e of snap.entries.values()) if (e.value.kind === 'replication-cluster') replication.onPut(e.value);
+  }
   await handlers.onAll(services, snap.revision);
-  const watch: StoreWatch<DesiredObject> = store.watch({ fromRevision: snap.revision, keys: VS_KEYS });
+  const keys = replication ? [VS_KEYS, desiredKeyFilter('replication-cluster')] : VS_KEYS;
+  const watch: StoreWatch<DesiredObject> = store.watch({ fromRevision: snap.revision, keys });
   void (async () => {
     for await (const change of watch) {
       const parsed = parseDesiredKey(change.key);
+      if (parsed?.kind === 'replication-cluster' && replication) {
+        if (change.op === 'put' && change.value.kind === 'replication-cluster') replication.onPut(change.value);
+        else if (change.op === 'delete') replication.onDelete(parsed.id);
+        continue;
+      }
       if (parsed?.kind !== 'virtual-service') continue;
       if (change.op === 'put' && change.value.kind === 'virtual-service') handlers.onPut(change.value, change.revision);
       else if (change.op === 'delete') handlers.onDelete(parsed.id, change.revision);
@@ -58,7 +71,10 @@ export interface DirectorLinkOptions {
   ipvs: IpvsControl;
 }
 
-/** Wires the director: desired state, health events and status, drain/enable and sync-daemon commands. */
+/**
+ * Wires the director: desired state, health events and status, replication events (lag overlay),
+ * drain/enable and sync-daemon commands.
+ */
 export async function attachDirector(o: DirectorLinkOptions): Promise<{ close(): void }> {
   const { bus, host, logger, reconciler } = o;
   const subs: BusSubscription[] = [];
@@ -81,6 +97,14 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
   } catch (err) {
     logger.warn({ err }, 'no status bucket: health known from new events only');
   }
+  // Replication monitors run on data hosts: their events come from any host.
+  const replication = new ReplicationOverlay();
+  const lagChanged = () => reconciler.setLagging(replication.lagging());
+  subs.push(
+    bus.subscribe(EVENT_SUBJECTS.replication, {}, (e) => {
+      if (replication.report(e.data)) lagChanged();
+    }),
+  );
   subs.push(bus.serve(drainRealServer, tokens, (req) => reconciler.drain(req)));
   subs.push(bus.serve(enableRealServer, tokens, (req) => reconciler.enable(req)));
   subs.push(
@@ -94,6 +118,16 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
     onAll: (services, revision) => reconciler.setDesired(services, revision),
     onPut: (vs, revision) => reconciler.putService(vs, revision),
     onDelete: (id, revision) => reconciler.deleteService(id, revision),
+    replication: {
+      onPut: (c) => {
+        replication.setCluster(c);
+        lagChanged();
+      },
+      onDelete: (id) => {
+        replication.deleteCluster(id);
+        lagChanged();
+      },
+    },
   });
   return {
     close: () => {
