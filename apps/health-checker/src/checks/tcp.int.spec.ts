@@ -63,6 +63,24 @@ describe('TCP check', () => {
     }
   });
 
+  it('stops at once when its caller aborts, and before starting when already aborted', async () => {
+    const hole = await startBlackholeListener();
+    try {
+      const ac = new AbortController();
+      const pending = tcpCheck({ address: '127.0.0.1', port: hole.port }, { timeoutMs: 5000 }, { signal: ac.signal });
+      setTimeout(() => ac.abort(), 50);
+      const r = await pending;
+      expect(r).toMatchObject({ ok: false, reason: 'aborted', message: 'cancelled while connecting' });
+      expect(r.latencyMs).toBeLessThan(2500);
+      expect(await tcpCheck({ address: '127.0.0.1', port: hole.port }, { timeoutMs: 5000 }, { signal: ac.signal })).toMatchObject({
+        reason: 'aborted',
+        message: 'cancelled before it started',
+      });
+    } finally {
+      hole.close();
+    }
+  });
+
   it('fails with a clear error for a source address this host does not have, or a name instead of an address', async () => {
     expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000, source: { address: '192.0.2.1' } })).toMatchObject({
       ok: false,
