@@ -215,4 +215,22 @@ describe('vrrp-agent between namespaces', () => {
     expect(a2.child.exitCode).toBe(0);
     expect(lan.hasVip(1) || lan.hasVip(2)).toBe(false);
   });
+
+  it('unicast peers: adverts go to the configured addresses, election and takeover work the same', async () => {
+    const peers = [lan.addr(1), lan.addr(2)];
+    const uni = v3(prios, { id: 'vi-uni', virtualRouterId: 32, unicastPeers: peers, virtualAddresses: [{ address: lan.vip(110) }] });
+    const u1 = lan.startAgent(1, [uni]);
+    const u2 = lan.startAgent(2, [uni]);
+    try {
+      await u2.waitFor((l) => l.msg === 'vrrp transition' && l.instance === 'vi-uni' && l.to === 'master', STARTUP_MS);
+      await waitUntil('VIP only on r2', () => lan.hasVip(2, lan.vip(110)) && !lan.hasVip(1, lan.vip(110)), STARTUP_MS);
+      const at = u1.lines.length;
+      await u2.stop('SIGTERM');
+      await u1.waitFor((l) => l.msg === 'vrrp transition' && l.instance === 'vi-uni' && l.to === 'master', 5000, at);
+      expect(lan.hasVip(1, lan.vip(110))).toBe(true);
+    } finally {
+      await u1.stop('SIGTERM');
+      await u2.stop('SIGTERM');
+    }
+  });
 });
