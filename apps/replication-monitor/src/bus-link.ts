@@ -1,0 +1,157 @@
+import { openStore } from '@fulcrum/bus';
+import type { Bus, Store, StoreWatch } from '@fulcrum/bus';
+import type { Logger } from '@fulcrum/runtime';
+import { EVENT_SUBJECTS, desiredBucket, desiredKeyFilter, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
+import type { DesiredObject, EventOf, FulcrumEvent, ReplicationCluster } from '@fulcrum/schemas';
+import type { NodeHealth } from './monitor/assess.js';
+import type { HealthChange } from './monitor/cluster-monitor.js';
+
+/** Status entries are re-put this often, so they outlive the bucket's TTL while the monitor runs. */
+export const STATUS_REFRESH_MS = 30_000;
+const MESSAGE_MAX = 500;
+
+/** The replication event of a node's health; the message says why, and names a primary change first. */
+export function replicationEventData(cluster: string, h: NodeHealth, primaryWas: string | null = null): EventOf<'replication'>['data'] {
+  const lead = primaryWas !== null ? (h.role === 'primary' ? `primary changed: ${h.node} (was ${primaryWas}); ` : `primary changed (was ${primaryWas}); `) : '';
+  const message = `${lead}${h.message}`;
+  return {
+    cluster,
+    node: h.node,
+    role: h.role,
+    state: h.state,
+    lagSeconds: h.lagSeconds,
+    ioRunning: h.ioRunning,
+    sqlRunning: h.sqlRunning,
+    message: message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX - 1)}…` : message,
+  };
+}
+
+export interface ReplicationLinkOptions {
+  host: string;
+  logger: Logger;
+  configClusters: readonly ReplicationCluster[];
+  followDesired: boolean;
+  /** Receives the clusters to watch, each time they change. */
+  onClusters: (clusters: ReplicationCluster[]) => void;
+  refreshMs?: number;
+}
+
+/**
+ * The monitor's side of NATS: a `replication` event on every change of a node's health, the latest of each node
+ * in the status bucket (re-put with the current lag before it expires, deleted when no longer watched), and the
+ * replication clusters of the desired state that name this host in monitorHosts.
+ */
+export class ReplicationLink {
+  private bus: Bus | null = null;
+  private status: Store<FulcrumEvent> | null = null;
+  private readonly latest = new Map<string, EventOf<'replication'>>();
+  private refresh: NodeJS.Timeout | null = null;
+  private watch: StoreWatch<DesiredObject> | null = null;
+  private readonly desired = new Map<string, ReplicationCluster>();
+  private closed = false;
+
+  constructor(private readonly opts: ReplicationLinkOptions) {}
+
+  start(): void {
+    this.opts.onClusters(this.clusters());
+  }
+
+  async attach(bus: Bus): Promise<void> {
+    if (this.closed) return;
+    this.bus = bus;
+    this.status = await openStore(bus, statusBucket).catch((err: unknown) => {
+      this.opts.logger.warn({ err }, 'no status bucket: replication only as events');
+      return null;
+    });
+    for (const e of this.latest.values()) this.publish(e);
+    this.refresh = setInterval(() => {
+      for (const e of this.latest.values()) void this.put(e);
+    }, this.opts.refreshMs ?? STATUS_REFRESH_MS);
+    if (this.opts.followDesired) await this.followDesired(bus);
+  }
+
+  /** A change of health: logged, published, stored. */
+  changed(c: HealthChange): void {
+    const data = replicationEventData(c.cluster, c.health, c.primaryWas);
+    const event = this.remember(data);
+    const level = c.health.state === 'ok' ? 'info' : 'warn';
+    this.opts.logger[level]({ cluster: c.cluster, node: c.health.node, role: c.health.role, state: c.health.state, previous: c.previous?.state ?? null, lagSeconds: c.health.lagSeconds }, data.message ?? '');
+    this.publish(event);
+  }
+
+  /** The current figures of a node without a change of health: kept for the next status refresh. */
+  current(cluster: string, h: NodeHealth): void {
+    const key = statusKey('replication', this.opts.host, cluster, h.node);
+    const prev = this.latest.get(key);
+    // Keep the message of the change (it may name a primary change) but the current lag.
+    this.remember({ ...replicationEventData(cluster, h), ...(prev?.data.message !== undefined && prev.data.state === h.state ? { message: prev.data.message } : {}) });
+  }
+
+  removed(cluster: ReplicationCluster): void {
+    for (const n of cluster.nodes) {
+      const key = statusKey('replication', this.opts.host, cluster.id, n.name);
+      if (!this.latest.delete(key)) continue;
+      this.status?.delete(key).catch((err: unknown) => this.opts.logger.debug({ err, key }, 'status entry not deleted'));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.refresh) clearInterval(this.refresh);
+    this.watch?.stop();
+  }
+
+  private remember(data: EventOf<'replication'>['data']): EventOf<'replication'> {
+    const event = makeEvent('replication', { service: 'replication-monitor', host: this.opts.host }, data);
+    this.latest.set(statusKeyOf(event), event);
+    return event;
+  }
+
+  private publish(event: EventOf<'replication'>): void {
+    if (this.bus?.state !== 'connected') return;
+    try {
+      this.bus.publish(EVENT_SUBJECTS.replication, { host: this.opts.host }, event);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'replication event not published');
+    }
+    void this.put(event);
+  }
+
+  private async put(event: EventOf<'replication'>): Promise<void> {
+    if (!this.status) return;
+    try {
+      await this.status.put(statusKeyOf(event), event);
+    } catch (err) {
+      this.opts.logger.debug({ err }, 'status not stored');
+    }
+  }
+
+  private clusters(): ReplicationCluster[] {
+    const out = [...this.desired.values()];
+    for (const c of this.opts.configClusters) if (!this.desired.has(c.id)) out.push(c);
+    return out;
+  }
+
+  private mine(obj: DesiredObject): obj is ReplicationCluster {
+    return obj.kind === 'replication-cluster' && obj.monitorHosts.includes(this.opts.host);
+  }
+
+  private async followDesired(bus: Bus): Promise<void> {
+    const store = await openStore(bus, desiredBucket);
+    const snap = await store.readAll();
+    for (const e of snap.entries.values()) if (this.mine(e.value)) this.desired.set(e.value.id, e.value);
+    if (this.closed) return;
+    this.opts.onClusters(this.clusters());
+    const filter = desiredKeyFilter('replication-cluster');
+    const watch = store.watch({ fromRevision: snap.revision, keys: filter });
+    this.watch = watch;
+    void (async () => {
+      for await (const change of watch) {
+        const id = change.key.slice(filter.length - 1);
+        if (change.op === 'put' && this.mine(change.value)) this.desired.set(change.value.id, change.value);
+        else this.desired.delete(id);
+        if (!this.closed) this.opts.onClusters(this.clusters());
+      }
+    })().catch((err: unknown) => this.opts.logger.error({ err }, 'desired-state watch ended'));
+  }
+}

@@ -1,0 +1,15 @@
+export { assess, healthChanged, observedPrimary, sourceNode } from './monitor/assess.js';
+export type { ClusterShape, ClusterView, HealthCause, NodeHealth, NodeRole, NodeState } from './monitor/assess.js';
+export { ClusterMonitor } from './monitor/cluster-monitor.js';
+export type { ClusterMonitorOptions, HealthChange, RoundReport } from './monitor/cluster-monitor.js';
+export { HeartbeatLog } from './monitor/heartbeat.js';
+export type { NodeProbe } from './monitor/probe.js';
+export type { NodeSample, ProbeFailure, ReplicaView } from './monitor/sample.js';
+export { ReplicationSupervisor, probesFor, timeoutFor } from './monitor/supervisor.js';
+export { MysqlNode, heartbeatTableDdl } from './mysql/mysql-node.js';
+export { RedisNode } from './redis/redis-node.js';
+export { SentinelView } from './redis/sentinel.js';
+export { ReplicationLink, replicationEventData } from './bus-link.js';
+export { ReplicationMetrics } from './metrics.js';
+export { configSchema, STATUS_PORT } from './config.js';
+export type { ReplicationMonitorConfig } from './config.js';
