@@ -5,6 +5,7 @@
 //   npx tsx tools/bench/src/api/api-bench.ts [--writes 1000] [--services 1000] [--seconds 10] [--connections 10]
 import { randomBytes, scryptSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectBus, openStore } from '@fulcrum/bus';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     const watch = store.watch({ fromRevision: snap.revision });
     const iter = watch[Symbol.asyncIterator]();
     const latencies: number[] = [];
+    const answered: number[] = [];
     for (let i = 0; i < WRITES; i++) {
       const id = `bench-${i % SERVICES}`;
       const t0 = performance.now();
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
         body: JSON.stringify({ weight: 10 + (i % 50) }),
       });
       if (!res.ok) throw new Error(`write ${i}: ${res.status} ${await res.text()}`);
+      answered.push(performance.now() - t0);
       const revision = Number(JSON.parse(res.headers.get('etag') ?? '"0"'));
       for (;;) {
         const next = await iter.next();
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
     }
     watch.stop();
     latencies.sort((a, b) => a - b);
+    answered.sort((a, b) => a - b);
 
     const list = await autocannon({ url: `${base}/v1/virtual-services`, connections: Number(values.connections), duration: Number(values.seconds), headers: { authorization: `Bearer ${TOKEN}` } });
     const body = await (await fetch(`${base}/v1/virtual-services`, { headers })).text();
@@ -112,6 +116,8 @@ async function main(): Promise<void> {
         [`write -> agent's KV watch, p50 (${WRITES} writes)`, `${percentile(latencies, 50).toFixed(2)} ms`],
         [`write -> agent's KV watch, p99`, `${percentile(latencies, 99).toFixed(2)} ms`],
         [`write -> agent's KV watch, max`, `${latencies[latencies.length - 1]!.toFixed(2)} ms`],
+        ['write -> API response (committed), p50 / p99', `${percentile(answered, 50).toFixed(2)} / ${percentile(answered, 99).toFixed(2)} ms`],
+        ['load average (1 min) during the run', loadavg()[0]!.toFixed(1)],
         [`GET /v1/virtual-services (${SERVICES} services, ${(body.length / 1e6).toFixed(2)} MB), requests/s`, list.requests.average.toFixed(1)],
         ['GET /v1/virtual-services, p50 latency', `${list.latency.p50} ms`],
         ['GET /v1/virtual-services, p99 latency', `${list.latency.p99} ms`],
