@@ -72,17 +72,25 @@ describe('ipvs-agent processes: director and real servers', () => {
     await desired.put('vs.web', web);
     await desired.put('vs.tun', tun);
     await Promise.all([startNginx(t, 'rs1', { body: 'rs1' }), startNginx(t, 'rs2', { body: 'rs2' })]);
+    // One at a time: the first start compiles the sources (tsx caches them), the others reuse that.
+    const waitStarted = async (agent: RunningBin, name: string) => {
+      try {
+        await agent.waitForLine((l) => l.msg === 'started', 280_000);
+      } catch (err) {
+        throw new Error(`${name} did not start: ${(err as Error).message}\n${agent.lines.map((l) => JSON.stringify(l)).join('\n')}`, { cause: err });
+      }
+    };
+    agents.push(startDirector());
+    await waitStarted(agents[0] as RunningBin, 'director');
     for (const rs of ['rs1', 'rs2']) {
       const state = join(mkdtempSync(join(tmpdir(), `ipvs-agent-${rs}-`)), 'state.json');
-      agents.push(
-        startBin(appBin('ipvs-agent'), ['--role', 'realserver'], {
-          env: { ...base(), FULCRUM_HOST: rs, FULCRUM_REAL_SERVER__NETNS: t.ns(rs), FULCRUM_REAL_SERVER__STATE_PATH: state },
-        }),
-      );
+      const agent = startBin(appBin('ipvs-agent'), ['--role', 'realserver'], {
+        env: { ...base(), FULCRUM_HOST: rs, FULCRUM_REAL_SERVER__NETNS: t.ns(rs), FULCRUM_REAL_SERVER__STATE_PATH: state },
+      });
+      agents.unshift(agent);
+      await waitStarted(agent, rs);
     }
-    agents.push(startDirector());
-    await Promise.all(agents.map((a) => a.waitForLine((l) => l.msg === 'started', 120_000)));
-  });
+  }, 900_000);
   afterAll(async () => {
     for (const a of agents) await a.stop();
     await admin?.close();
@@ -112,11 +120,11 @@ describe('ipvs-agent processes: director and real servers', () => {
 
   it('a restarted director makes no kernel writes', async () => {
     const before = ipvsadmSave();
-    const old = agents.pop() as RunningBin;
+    const old = agents.pop() as RunningBin; // the director is last
     expect(await old.stop()).toEqual({ code: 0, signal: null });
     const again = startDirector();
     agents.push(again);
-    const started = await again.waitForLine((l) => l.msg === 'started', 120_000);
+    const started = await again.waitForLine((l) => l.msg === 'started', 280_000);
     await again.waitForLine((l) => l.msg === 'adopted the kernel table', 60_000);
     // Give it time to read the desired state and run its first pass.
     await new Promise((r) => setTimeout(r, 3000));
