@@ -127,6 +127,7 @@ export class SessionProxy {
       `upstream_state:${this.opts.pool.connected ? 'up' : 'down'}`,
       `upstream_master:${m ? `${m.address}:${m.port}` : ''}`,
       `upstream_failovers:${this.opts.pool.failovers}`,
+      `upstream_last_error:${(this.opts.pool.lastError ?? '').replace(/\s+/g, ' ')}`,
       `durable:${this.opts.durable ? 1 : 0}`,
       `key_prefix:${this.opts.keyPrefix}`,
       `max_ttl_seconds:${this.opts.maxTtlSeconds ?? ''}`,
@@ -340,8 +341,11 @@ class ClientSession {
         async (value) => {
           let r = toReply(value, up, info, this.proto);
           if (durable) {
-            const acked = await durable;
-            if (acked < 1) {
+            const acked = await durable.catch((e: Error) => (isRetryable(e) ? -1 : -2));
+            if (acked === -1) {
+              this.proxy.metrics.errors.inc({ kind: 'retryable' });
+              r = err('TRYAGAIN the write may be applied but the master went away before a replica confirmed it; retry');
+            } else if (acked < 1) {
               this.proxy.metrics.errors.inc({ kind: 'durable' });
               r = err(`NOREPLICAS the write was applied on the master but no replica confirmed it within ${this.proxy.opts.durableTimeoutMs} ms`);
             }
@@ -528,7 +532,7 @@ class ClientSession {
       .then(async (results) => {
         if (results === null) return this.answer(s, null); // a WATCHed key changed
         if (writes && this.proxy.opts.durable) {
-          const acked = await waitReplica(conn, this.proxy.opts.durableTimeoutMs);
+          const acked = await waitReplica(conn, this.proxy.opts.durableTimeoutMs).catch(() => 0);
           if (acked < 1) {
             this.proxy.metrics.errors.inc({ kind: 'durable' });
             return this.answer(s, err(`NOREPLICAS the transaction was applied on the master but no replica confirmed it within ${this.proxy.opts.durableTimeoutMs} ms`));

@@ -26,6 +26,7 @@ export class UpstreamPool extends EventEmitter {
   readonly shared: Redis;
   master: MasterAddress | null = null;
   failovers = 0;
+  lastError: string | null = null;
   private readonly opts: UpstreamOptions;
 
   constructor(opts: UpstreamOptions) {
@@ -33,6 +34,8 @@ export class UpstreamPool extends EventEmitter {
     this.opts = opts;
     this.shared = this.connect(true);
     this.shared.on('ready', () => this.onReady());
+    // ioredis reports each failed reconnect as an error event; the state is in `connected` and the events.
+    this.shared.on('error', (e: Error) => (this.lastError = e.message));
     this.shared.on('close', () => {
       if (this.master !== null) this.emit('down', 'upstream connection closed');
     });
@@ -40,7 +43,9 @@ export class UpstreamPool extends EventEmitter {
 
   /** A connection for one client's transaction (WATCH/MULTI/EXEC); the caller quits it. */
   dedicated(): Redis {
-    return this.connect(false);
+    const conn = this.connect(false);
+    conn.on('error', () => undefined); // its commands fail with the error; the client gets it as a reply
+    return conn;
   }
 
   get connected(): boolean {

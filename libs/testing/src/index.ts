@@ -5,6 +5,8 @@ export { startNats, startNatsCluster } from './nats.js';
 export type { NatsAuth, NatsCluster, NatsOptions, NatsServer, NatsUser } from './nats.js';
 export { startRedis } from './redis.js';
 export type { RedisOptions, RedisServer } from './redis.js';
+export { startRedisSentinel } from './sentinel.js';
+export type { SentinelOptions, SentinelServer } from './sentinel.js';
 export { startNginx } from './nginx.js';
 export type { NginxOptions, NginxServer, NginxSite, NginxSiteOptions } from './nginx.js';
 export { eventually, memoryLogger } from './wait.js';
