@@ -148,7 +148,14 @@ export class LabProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 2_000): Promise<Exit> {
     if (!this.running) return this.exited;
     process.kill(this.pid, signal);
-    const timer = setTimeout(() => this.running && process.kill(this.pid, 'SIGKILL'), graceMs);
+    // 'close' waits for the output pipes too: the process may be gone (ESRCH) while a child of it holds them.
+    const timer = setTimeout(() => {
+      try {
+        if (this.running) process.kill(this.pid, 'SIGKILL');
+      } catch {
+        // already exited
+      }
+    }, graceMs);
     const exit = await this.exited;
     clearTimeout(timer);
     return exit;

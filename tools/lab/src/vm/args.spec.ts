@@ -52,4 +52,15 @@ describe('parseLabArgs', () => {
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseLabArgs(argv)).toThrow(new UsageError(message));
   });
+
+  it('takes --forward HOSTPORT:GUESTADDR:PORT, repeatable, and refuses a malformed or repeated one', () => {
+    expect(parseLabArgs(['--forward', '9780:10.99.0.5:9780', '--forward=8080:10.99.0.100:80', 'true']).forwards).toEqual([
+      { hostPort: 9780, guestAddress: '10.99.0.5', guestPort: 9780 },
+      { hostPort: 8080, guestAddress: '10.99.0.100', guestPort: 80 },
+    ]);
+    expect(parseLabArgs(['true']).forwards).toEqual([]);
+    expect(() => parseLabArgs(['--forward', '9780:10.99.0.5', 'true'])).toThrow('--forward: "9780:10.99.0.5" is not HOSTPORT:GUESTADDR:PORT');
+    expect(() => parseLabArgs(['--forward', '70000:10.99.0.5:80', 'true'])).toThrow(UsageError);
+    expect(() => parseLabArgs(['--forward', '1:10.99.0.5:80', '--forward', '1:10.99.0.6:80', 'true'])).toThrow('host port 1 is given twice');
+  });
 });

@@ -20,7 +20,26 @@ export interface LabOptions {
   kvm: boolean;
   /** Extra environment for the command, from --env NAME=VALUE. */
   env: Record<string, string>;
+  /** Host loopback ports forwarded to addresses in the guest, from --forward HOSTPORT:GUESTADDR:PORT. */
+  forwards: Forward[];
   help: boolean;
+}
+
+/** 127.0.0.1:hostPort on the host reaches guestAddress:guestPort as seen from the guest's root namespace. */
+export interface Forward {
+  hostPort: number;
+  guestAddress: string;
+  guestPort: number;
+}
+
+/** Parses HOSTPORT:GUESTADDR:PORT (an IPv4 guest address). */
+export function parseForward(text: string): Forward {
+  const m = /^(\d{1,5}):(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  const ports = m ? [Number(m[1]), Number(m[3])] : [];
+  if (!m || ports.some((p) => p < 1 || p > 65535) || (m[2] as string).split('.').some((o) => Number(o) > 255)) {
+    throw new UsageError(`--forward: ${JSON.stringify(text)} is not HOSTPORT:GUESTADDR:PORT (e.g. 9780:10.99.0.5:9780)`);
+  }
+  return { hostPort: ports[0] as number, guestAddress: m[2] as string, guestPort: ports[1] as number };
 }
 
 /** Bad command-line arguments; the CLI prints the message and the usage, and exits 2. */
@@ -40,6 +59,8 @@ options:
   --topology NAME       build a topology before the command: seeds | nat | none (default none)
   --results DIR         mount host directory DIR read-write in the guest at the same path
   --env NAME=VALUE      set a variable for the command (repeatable)
+  --forward H:ADDR:P    127.0.0.1:H on this machine reaches ADDR:P from the guest's root
+                        namespace (qemu user networking, restricted: no other traffic; repeatable)
   --mem MB              guest memory (default 2048)
   --cpus N              guest vCPUs, each a host thread under TCG (default 1)
   --timeout SECONDS     kill the guest after this long, boot included (default 3600; 0: none;
@@ -77,6 +98,7 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
     bootTimeoutSec: 120,
     kvm: false,
     env: {},
+    forwards: [],
     help: false,
   };
   let i = 0;
@@ -125,6 +147,12 @@ export function parseLabArgs(argv: readonly string[], cwd = process.cwd()): LabO
         const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
         if (!m) throw new UsageError(`--env: ${JSON.stringify(kv)} is not NAME=VALUE`);
         opts.env[m[1] as string] = m[2] as string;
+        break;
+      }
+      case '--forward': {
+        const f = parseForward(take());
+        if (opts.forwards.some((x) => x.hostPort === f.hostPort)) throw new UsageError(`--forward: host port ${f.hostPort} is given twice`);
+        opts.forwards.push(f);
         break;
       }
       case '--mem':

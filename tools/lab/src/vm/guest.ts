@@ -21,6 +21,10 @@ export interface GuestPlan {
   topologyScript: string | null;
   /** A line shown before the shell's prompt (namespaces, how to leave). */
   banner?: string;
+  /** Forwarded host ports: a relay from 10.0.2.15:hostPort to guestAddress:guestPort in the root namespace. */
+  forwards?: readonly { hostPort: number; guestAddress: string; guestPort: number }[];
+  /** node and the relay script, for forwards. */
+  relay?: { node: string; script: string };
   terminal?: { rows: number; cols: number } | null;
 }
 
@@ -85,6 +89,15 @@ export function stage2Script(plan: GuestPlan): string {
     lines.push(
       'mkdir -p "$results"',
       'mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 fulcrumresults "$results" || fail "mount of the results directory $results"',
+    );
+  }
+  if (plan.forwards?.length && plan.relay) {
+    // The user-mode network's device (no udev in the guest: eth0) gets qemu's fixed guest address;
+    // a relay carries each forwarded port on to its address, which the command makes reachable.
+    lines.push(
+      'modprobe virtio_net || fail "modprobe virtio_net"',
+      'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || fail "the forwarding interface eth0"',
+      ...plan.forwards.map((f) => `${q(plan.relay!.node)} ${q(plan.relay!.script)} 10.0.2.15:${f.hostPort} ${f.guestAddress}:${f.guestPort} </dev/null >/dev/null 2>&1 &`),
     );
   }
   if (plan.topologyScript) {

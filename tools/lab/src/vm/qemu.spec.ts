@@ -51,4 +51,11 @@ describe('qemuArgs', () => {
   it('refuses a path that qemu would split at its comma', () => {
     expect(() => qemuArgs({ ...plan, results: '/work/a,b' })).toThrow('qemu cannot share a path with a comma: /work/a,b');
   });
+
+  it('has no network device unless ports are forwarded, then a restricted user-mode one bound to loopback', () => {
+    expect(qemuArgs(plan)).not.toContain('-netdev');
+    const a = qemuArgs({ ...plan, forwards: [{ hostPort: 9780 }] });
+    expect(after(a, '-netdev')).toEqual(['user,id=fwd,restrict=on,hostfwd=tcp:127.0.0.1:9780-10.0.2.15:9780']);
+    expect(after(a, '-device')).toContain('virtio-net-pci,netdev=fwd');
+  });
 });

@@ -9,7 +9,12 @@ export interface QemuPlan {
   results: string | null;
   /** The console on the terminal (raw, Ctrl-A x quits) instead of a pipe. */
   interactive: boolean;
+  /** Host loopback ports to forward into the guest (a user-mode network device only when there are some). */
+  forwards?: readonly { hostPort: number }[];
 }
+
+/** The guest's address on qemu's user-mode network; each forwarded host port arrives there on the same port. */
+export const guestForwardAddress = '10.0.2.15';
 
 function share(id: string, path: string, readonly: boolean): string[] {
   // multidevs=remap: the host root spans several filesystems; without it inode numbers collide
@@ -46,6 +51,11 @@ export function qemuArgs(plan: QemuPlan): string[] {
     ...share('fulcrumctl', plan.controlDir, false),
     ...(plan.results ? share('fulcrumresults', plan.results, false) : []),
   ];
+  if (plan.forwards?.length) {
+    // restrict=on: the guest reaches nothing outside; only the host's forwarded loopback ports come in.
+    const fwd = plan.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-${guestForwardAddress}:${f.hostPort}`).join('');
+    args.push('-netdev', `user,id=fwd,restrict=on${fwd}`, '-device', 'virtio-net-pci,netdev=fwd');
+  }
   if (plan.interactive) {
     // signal=off: Ctrl-C goes to the guest's shell, not to qemu.
     args.push('-chardev', 'stdio,id=console,mux=on,signal=off', '-serial', 'chardev:console', '-mon', 'chardev=console');

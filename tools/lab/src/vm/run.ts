@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { prepareLab, type LabStamp } from '../../prepare.mjs';
 import { upScript } from '../topology/plan.js';
 import { topologies } from '../topology/shapes.js';
@@ -92,6 +93,8 @@ export async function runLab(opts: LabOptions, io: LabIo): Promise<number> {
         results: opts.results,
         topologyScript: opts.topology === 'none' ? null : upScript(topologies[opts.topology]()),
         banner: opts.shell ? shellBanner(opts, stamp) : undefined,
+        forwards: opts.forwards,
+        relay: { node: process.execPath, script: fileURLToPath(new URL('./forward-relay.mjs', import.meta.url)) },
         terminal: io.terminal,
       }),
       { mode: 0o755 },
@@ -114,6 +117,7 @@ function supervise(opts: LabOptions, io: LabIo, stamp: LabStamp, ctl: string, sa
     controlDir: ctl,
     results: opts.results,
     interactive: opts.shell,
+    forwards: opts.forwards,
   });
   // setpriv --pdeathsig: qemu dies with the lab even when the lab is killed with SIGKILL.
   const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', qemuBinary, ...args], {

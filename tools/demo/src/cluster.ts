@@ -1,0 +1,229 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the demo builds its namespaces with the lab's topologies
+import { buildTopology, modprobe, runIn, startNginx, type LabProcess, type Topology } from '@fulcrum/lab';
+
+// The seeds' cluster as an operator would run it, inside the lab VM: every service its own process in
+// its own namespace, started with its systemd unit's ExecStart line and the config under deploy/demo.
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const demoDir = `${repoRoot}deploy/demo`;
+
+export const addresses = {
+  control: '10.99.0.5',
+  client: '10.99.0.10',
+  director1: '10.99.0.11',
+  director2: '10.99.0.12',
+  rs1: '10.99.0.21',
+  rs2: '10.99.0.22',
+  vip: '10.99.0.100',
+} as const;
+
+export type Director = 'director1' | 'director2';
+export const directors: readonly Director[] = ['director1', 'director2'];
+export const directorServices = ['ipvs-agent', 'vrrp-agent', 'health-checker'] as const;
+
+/** A step of the set-up or the scenario did not happen in time; the message says what was awaited. */
+export class DemoError extends Error {
+  override readonly name = 'DemoError';
+}
+
+/** The command line of a unit's ExecStart, rewritten for a checkout at repoRoot and the demo config of `node`. */
+export function unitCommand(unitText: string, service: string, node: string, root = repoRoot): { argv: string[]; env: Record<string, string> } {
+  const line = unitText.split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!line) throw new DemoError(`fulcrum-${service}.service has no ExecStart line`);
+  const argv = line
+    .slice('ExecStart='.length)
+    .trim()
+    .split(/\s+/)
+    .map((w) => (w === '/usr/bin/node' ? process.execPath : w))
+    .map((w) => w.replace(/^\/opt\/fulcrum\//, root))
+    .map((w) => (w === `/etc/fulcrum/${service}.yaml` ? `${root}deploy/demo/${node}/${service}.yaml` : w));
+  const env: Record<string, string> = {};
+  for (const l of unitText.split('\n')) {
+    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(l.trim());
+    // TMPDIR points at systemd's cache directory; the demo keeps tsx's cache where the host warmed it.
+    if (m && m[1] !== 'TMPDIR') env[m[1] as string] = m[2] as string;
+  }
+  return { argv, env };
+}
+
+const node = (name: keyof typeof addresses) => ({
+  name,
+  interfaces: [{ name: 'eth0', segment: 'lan', addresses: [`${addresses[name]}/24`] }],
+});
+
+export interface ClusterOptions {
+  /** Each process's output also goes to <logDir>/<node>-<name>.log. */
+  logDir?: string;
+  /** Called with each thing the set-up does, for the narration. */
+  say?: (line: string) => void;
+}
+
+export interface Cluster {
+  readonly t: Topology;
+  /** Runs fulcrumctl in the control node with the demo's config; resolves with its stdout. */
+  fulcrumctl(args: readonly string[]): Promise<string>;
+  /** The director whose eth0 holds the VIP, or null; 'both' when two do (split brain). */
+  vipHolder(): Promise<Director | null | 'both'>;
+  /** `ipvsadm -Ln` in a director. */
+  ipvsadm(d: Director): Promise<string>;
+  /** The weight of a real server in a director's table, null when it is not there. */
+  weightOf(d: Director, rs: string): Promise<number | null>;
+  stopNginx(rs: 'rs1' | 'rs2'): Promise<void>;
+  startNginx(rs: 'rs1' | 'rs2'): Promise<void>;
+  /** A crash: SIGKILL every process of the director (NATS included) and take its link down. */
+  crash(d: Director): Promise<void>;
+  /** Link up and every service of the director started again, as a reboot would. */
+  restore(d: Director): Promise<void>;
+  /**
+   * Makes config-api reachable from the guest's root namespace (where the lab's --forward relay runs):
+   * a veth pair to the control node and a host route to its address.
+   */
+  exposeApi(): Promise<void>;
+  /** Output of every process, labelled (for failures). */
+  logs(): string;
+  teardown(): Promise<void>;
+}
+
+/** Polls `probe` until it returns a value other than undefined; DemoError naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new DemoError(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(everyMs);
+  }
+}
+
+async function waitStarted(p: LabProcess, timeoutMs: number): Promise<void> {
+  await until(
+    `${p.name} started`,
+    async () => {
+      if (!p.running) throw new DemoError(`${p.name} exited before it started:\n${p.output().split('\n').slice(-15).join('\n')}`);
+      return /"msg":"started"/.test(p.output()) ? true : undefined;
+    },
+    timeoutMs,
+    250,
+  ).catch((err: unknown) => {
+    if (!p.running) throw new DemoError(`${p.name} exited before it started:\n${p.output().split('\n').slice(-15).join('\n')}`, { cause: err });
+    throw err;
+  });
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const say = opts.say ?? (() => undefined);
+  await modprobe('ip_vs', 'ip_vs_wrr');
+  const t = await buildTopology(
+    { prefix: '', segments: ['lan'], nodes: [node('control'), node('client'), node('director1'), node('director2'), node('rs1'), node('rs2')] },
+    opts.logDir ? { logDir: opts.logDir } : {},
+  );
+  const procs = new Map<string, LabProcess>();
+  const nginx = new Map<string, LabProcess>();
+  const units = new Map<string, string>();
+  const unit = (service: string) => {
+    let text = units.get(service);
+    if (text === undefined) {
+      text = readFileSync(`${repoRoot}deploy/systemd/fulcrum-${service}.service`, 'utf8');
+      units.set(service, text);
+    }
+    return text;
+  };
+  const startNats = async (n: string) => {
+    mkdirSync(`/run/fulcrum-demo/${n}`, { recursive: true });
+    const p = t.spawn(n, ['nats-server', '-c', `${demoDir}/nats-${n}.conf`], { name: 'nats-server' });
+    procs.set(`${n}/nats-server`, p);
+    await p.waitForListen(4222, 60_000);
+  };
+  const startService = (n: string, service: string) => {
+    mkdirSync(`/run/fulcrum-demo/${n}`, { recursive: true });
+    const { argv, env } = unitCommand(unit(service), service, n);
+    const p = t.spawn(n, argv, { name: service, env: { ...process.env, ...env } });
+    procs.set(`${n}/${service}`, p);
+    return p;
+  };
+  const startDirector = async (d: Director) => {
+    await startNats(d);
+    await Promise.all(directorServices.map((s) => waitStarted(startService(d, s), 240_000)));
+  };
+  const runNginx = async (rs: string) => {
+    nginx.set(rs, await startNginx(t, rs, { body: rs, name: 'nginx' }));
+  };
+
+  const cluster: Cluster = {
+    t,
+    async fulcrumctl(args) {
+      const cli = `${repoRoot}apps/cli/bin/fulcrumctl.mjs`;
+      const { stdout } = await t.exec('control', [process.execPath, cli, ...args, '--config', `${demoDir}/fulcrumctl.yaml`], { timeoutMs: 180_000 });
+      return stdout;
+    },
+    async vipHolder() {
+      const held: Director[] = [];
+      for (const d of directors) {
+        const { stdout } = await t.exec(d, ['ip', '-br', '-4', 'addr', 'show', 'dev', 'eth0']);
+        if (stdout.includes(`${addresses.vip}/`)) held.push(d);
+      }
+      return held.length === 2 ? 'both' : (held[0] ?? null);
+    },
+    async ipvsadm(d) {
+      return (await t.exec(d, ['ipvsadm', '-Ln'])).stdout;
+    },
+    async weightOf(d, rs) {
+      const text = await cluster.ipvsadm(d);
+      const line = text.split('\n').find((l) => l.includes(`${addresses[rs as keyof typeof addresses]}:80`));
+      if (!line) return null;
+      // "  -> 10.99.0.21:80  Route  3  0  0": the weight is the third column.
+      return Number(line.trim().split(/\s+/)[3]);
+    },
+    async stopNginx(rs) {
+      await nginx.get(rs)?.stop('SIGKILL');
+      nginx.delete(rs);
+    },
+    async startNginx(rs) {
+      await runNginx(rs);
+    },
+    async crash(d) {
+      const mine = [...procs.entries()].filter(([k]) => k.startsWith(`${d}/`));
+      for (const [, p] of mine) if (p.running) process.kill(p.pid, 'SIGKILL');
+      await t.exec(d, ['ip', 'link', 'set', 'eth0', 'down']);
+      await Promise.all(mine.map(([, p]) => p.exited));
+    },
+    async restore(d) {
+      await t.exec(d, ['ip', 'link', 'set', 'eth0', 'up']);
+      await startDirector(d);
+    },
+    async exposeApi() {
+      const ns = t.ns('control');
+      await runIn(null, ['sh', '-ec', [
+        `ip link add fulcrum-api type veth peer name api0 netns ${ns}`,
+        'ip addr add 10.99.255.1/30 dev fulcrum-api',
+        'ip link set fulcrum-api up',
+        `ip -n ${ns} addr add 10.99.255.2/30 dev api0`,
+        `ip -n ${ns} link set api0 up`,
+        `ip route replace ${addresses.control}/32 via 10.99.255.2`,
+      ].join('\n')]);
+    },
+    logs: () => t.logs(),
+    teardown: () => t.teardown(),
+  };
+
+  try {
+    say('NATS: a 3-node cluster with JetStream on control, director1 and director2 (deploy/demo/nats-*.conf)');
+    await Promise.all(['control', 'director1', 'director2'].map(startNats));
+    say('config-api on control; nginx on rs1 and rs2');
+    const api = startService('control', 'config-api');
+    await Promise.all([waitStarted(api, 240_000), runNginx('rs1'), runNginx('rs2')]);
+    say('ipvs-agent (real-server role) on rs1 and rs2; ipvs-agent, vrrp-agent and health-checker on each director');
+    await Promise.all([
+      ...['rs1', 'rs2'].map((rs) => waitStarted(startService(rs, 'ipvs-agent'), 240_000)),
+      ...directors.map((d) => Promise.all(directorServices.map((s) => waitStarted(startService(d, s), 240_000)))),
+    ]);
+  } catch (err) {
+    (err as Error).message += `\n--- process output ---\n${t.logs().split('\n').slice(-80).join('\n')}`;
+    await t.teardown().catch(() => undefined);
+    throw err;
+  }
+  return cluster;
+}

@@ -1,0 +1,187 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the demo drives the lab's namespaces
+import { httpGetMany, tally } from '@fulcrum/lab';
+import { addresses, type Cluster, until } from './cluster.js';
+import { answersFrom, outageSince, probeWarm, startProbe, wrk } from './measure.js';
+
+// The seed's tests, in order, each with what it must show. A step's figures come from the client:
+// a probe sending one request every few ms through the VIP while the step happens.
+
+export interface StepResult {
+  step: string;
+  expected: string;
+  observed: string;
+  ok: boolean;
+  /** The figures, for specs and the summary. */
+  figures: Record<string, number | string>;
+}
+
+export interface ScenarioOptions {
+  /** Longest time a failed real server may still get requests: the health check's detection window. */
+  detectMs: number;
+  /** Longest client outage allowed when the master director crashes. */
+  failoverGapMs: number;
+  /** Longest client outage allowed when the restored director takes the VIP back. */
+  failbackGapMs: number;
+  /** Weights of rs1 and rs2 (the split expected over `splitRequests` requests). */
+  weights: { rs1: number; rs2: number };
+  splitRequests: number;
+  wrkSeconds: number;
+  probeIntervalMs: number;
+  say: (line: string) => void;
+}
+
+const url = `http://${addresses.vip}/`;
+const VIP_MS = 60_000;
+
+function expectedSplit(o: ScenarioOptions): Record<string, number> {
+  const sum = o.weights.rs1 + o.weights.rs2;
+  return { rs1: (o.splitRequests * o.weights.rs1) / sum, rs2: (o.splitRequests * o.weights.rs2) / sum };
+}
+
+const fmtSplit = (s: Record<string, number>) =>
+  Object.keys(s)
+    .sort()
+    .map((k) => `${k} ${s[k]}`)
+    .join(', ') || 'none';
+
+/** wrr over a run of new connections gives the exact weighted split, give or take one round. */
+function splitOk(got: Record<string, number>, o: ScenarioOptions): boolean {
+  const want = expectedSplit(o);
+  const round = o.weights.rs1 + o.weights.rs2;
+  return Object.keys(got).every((k) => k in want) && (['rs1', 'rs2'] as const).every((k) => Math.abs((got[k] ?? 0) - (want[k] ?? 0)) <= round);
+}
+
+export async function loadStep(c: Cluster, o: ScenarioOptions, name = 'load through the VIP'): Promise<StepResult> {
+  o.say(`wrk from client to ${url} for ${o.wrkSeconds} s, then ${o.splitRequests} requests on new connections`);
+  const w = await wrk(c.t, 'client', url, o.wrkSeconds);
+  const split = tally(await httpGetMany(c.t, 'client', url, o.splitRequests));
+  const ok = w.errors === 0 && w.requests > 0 && splitOk(split, o);
+  return {
+    step: name,
+    expected: `no errors; split ${fmtSplit(expectedSplit(o))} (weights ${o.weights.rs1}:${o.weights.rs2})`,
+    observed: `${w.requestsPerSecond.toFixed(0)} req/s, ${w.errors} errors; split ${fmtSplit(split)}`,
+    ok,
+    figures: { rps: w.requestsPerSecond, errors: w.errors, rs1: split.rs1 ?? 0, rs2: split.rs2 ?? 0 },
+  };
+}
+
+export async function stopRealServerStep(c: Cluster, o: ScenarioOptions): Promise<StepResult> {
+  const probe = startProbe(c.t, 'client', url, o.probeIntervalMs);
+  await probeWarm(probe);
+  const from = Date.now();
+  o.say("stop rs1's nginx; the client keeps sending requests");
+  await c.stopNginx('rs1');
+  // Removed from the table, or weight 0 (inhibit_on_failure), on the master director.
+  const gone = await until('rs1 leaves director1\'s table', async () => ((await c.weightOf('director1', 'rs1')) ?? 0) === 0 || undefined, o.detectMs + 30_000, 100).then(
+    () => Date.now() - from,
+    () => null,
+  );
+  await sleep(2000);
+  const records = await probe.stop();
+  const out = outageSince(records, from);
+  const late = answersFrom(records, 'rs1', from);
+  const afterDetect = gone === null ? [] : records.filter((r) => r.t >= from + gone + 500);
+  const errorsAfter = afterDetect.filter((r) => r.err !== undefined).length;
+  const ok = gone !== null && gone <= o.detectMs && out.lastFailureAfter <= o.detectMs && errorsAfter === 0 && late === 0;
+  return {
+    step: 'stop rs1 nginx',
+    expected: `rs1 out of the table within ${o.detectMs / 1000} s (the health check's window); no error after`,
+    observed:
+      gone === null
+        ? 'rs1 never left the table'
+        : `out after ${(gone / 1000).toFixed(1)} s; ${out.failures} failed of ${out.requests} requests, last ${(out.lastFailureAfter / 1000).toFixed(1)} s after the stop; ${errorsAfter} after`,
+    ok,
+    figures: { detectedMs: gone ?? -1, failures: out.failures, lastFailureMs: out.lastFailureAfter, errorsAfter },
+  };
+}
+
+export async function startRealServerStep(c: Cluster, o: ScenarioOptions): Promise<StepResult> {
+  const from = Date.now();
+  o.say("start rs1's nginx again");
+  await c.startNginx('rs1');
+  const back = await until('rs1 back in director1\'s table', async () => ((await c.weightOf('director1', 'rs1')) === o.weights.rs1 ? true : undefined), o.detectMs + 30_000, 100).then(
+    () => Date.now() - from,
+    () => null,
+  );
+  const load = back === null ? null : await loadStep(c, o, 'start rs1 nginx');
+  return {
+    step: 'start rs1 nginx',
+    expected: `rs1 back at weight ${o.weights.rs1} within ${o.detectMs / 1000} s; ${load?.expected ?? ''}`,
+    observed: back === null ? 'rs1 did not come back' : `back after ${(back / 1000).toFixed(1)} s; ${load?.observed ?? ''}`,
+    ok: back !== null && back <= o.detectMs && (load?.ok ?? false),
+    figures: { backMs: back ?? -1, ...(load?.figures ?? {}) },
+  };
+}
+
+export async function crashMasterStep(c: Cluster, o: ScenarioOptions): Promise<StepResult> {
+  const probe = startProbe(c.t, 'client', url, o.probeIntervalMs);
+  await probeWarm(probe);
+  const from = Date.now();
+  o.say('crash director1: SIGKILL its NATS and agents, its link down');
+  await c.crash('director1');
+  const holder = await until('director2 holds the VIP', async () => ((await c.vipHolder()) === 'director2' ? 'director2' : undefined), VIP_MS, 50).then(
+    (h) => ({ h, ms: Date.now() - from }),
+    () => null,
+  );
+  await sleep(2000);
+  const out = outageSince(await probe.stop(), from);
+  const ok = holder !== null && out.longestGap <= o.failoverGapMs && out.lastFailureAfter <= o.failoverGapMs;
+  return {
+    step: 'crash director1',
+    expected: `director2 takes the VIP; client outage under ${o.failoverGapMs} ms`,
+    observed:
+      holder === null
+        ? 'nobody took the VIP'
+        : `director2 holds the VIP after ${holder.ms} ms; outage ${out.longestGap} ms, ${out.failures} failed of ${out.requests}`,
+    ok,
+    figures: { takeoverMs: holder?.ms ?? -1, gapMs: out.longestGap, failures: out.failures },
+  };
+}
+
+export async function restoreMasterStep(c: Cluster, o: ScenarioOptions): Promise<StepResult> {
+  o.say('restore director1: link up, NATS and its agents started again');
+  await c.restore('director1');
+  const probe = startProbe(c.t, 'client', url, o.probeIntervalMs);
+  await probeWarm(probe);
+  const from = Date.now();
+  const holder = await until('director1 holds the VIP again', async () => ((await c.vipHolder()) === 'director1' ? true : undefined), VIP_MS, 50).then(
+    () => Date.now() - from,
+    () => null,
+  );
+  await sleep(2000);
+  const out = outageSince(await probe.stop(), from);
+  const ok = holder !== null && out.longestGap <= o.failbackGapMs;
+  return {
+    step: 'restore director1',
+    expected: `director1 takes the VIP back; client outage under ${o.failbackGapMs} ms`,
+    observed: holder === null ? 'director1 did not take the VIP back' : `VIP back on director1; outage ${out.longestGap} ms, ${out.failures} failed of ${out.requests}`,
+    ok,
+    figures: { gapMs: out.longestGap, failures: out.failures },
+  };
+}
+
+/** Runs the steps in order; a step that throws is a failed step, and the next ones still run. */
+export async function runScenario(c: Cluster, o: ScenarioOptions): Promise<StepResult[]> {
+  const steps: [string, () => Promise<StepResult>][] = [
+    ['load through the VIP', () => loadStep(c, o)],
+    ['stop rs1 nginx', () => stopRealServerStep(c, o)],
+    ['start rs1 nginx', () => startRealServerStep(c, o)],
+    ['crash director1', () => crashMasterStep(c, o)],
+    ['restore director1', () => restoreMasterStep(c, o)],
+  ];
+  const results: StepResult[] = [];
+  for (const [name, run] of steps) {
+    o.say(`--- ${name}`);
+    const r = await run().catch((err: unknown) => ({ step: name, expected: '', observed: `failed: ${(err as Error).message.split('\n')[0]}`, ok: false, figures: {} }));
+    o.say(`${r.ok ? 'ok  ' : 'FAIL'} ${r.observed}`);
+    results.push(r);
+  }
+  return results;
+}
+
+export function summaryTable(results: readonly StepResult[]): string {
+  const rows = [['step', 'expected', 'observed', 'verdict'], ...results.map((r) => [r.step, r.expected, r.observed, r.ok ? 'ok' : 'FAIL'])];
+  const widths = rows[0]!.map((_, i) => Math.min(70, Math.max(...rows.map((r) => r[i]!.length))));
+  return rows.map((r) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`).join('\n');
+}
