@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
+import { UsageError, connectServiceBus, packageVersion, runService } from '@fulcrum/runtime';
 import { parse as parseYaml } from 'yaml';
 import { buildApp } from './api/app.js';
 import { FailureLimiter, TokenVerifier, hashToken, tokensFile } from './auth/tokens.js';
@@ -39,7 +39,7 @@ await runService(
         },
         async run({ args, stdout }) {
           const role = String(args.values.role ?? 'reader');
-          if (!['reader', 'operator', 'admin'].includes(role)) throw new Error(`--role must be reader, operator or admin, not ${role}`);
+          if (!['reader', 'operator', 'admin'].includes(role)) throw new UsageError(`--role must be reader, operator or admin, not ${role}`);
           const name = String(args.values.name ?? 'operator');
           const token = randomBytes(24).toString('base64url');
           stdout.write(`token: ${token}\n# tokens file entry:\n- name: ${name}\n  role: ${role}\n  hash: ${await hashToken(token)}\n`);
