@@ -5,7 +5,6 @@ import type { Service } from '@fulcrum/runtime';
 import {
   EVENT_SUBJECTS,
   desiredBucket,
-  errorReply,
   makeEvent,
   setSyncDaemon,
   statusBucket,
@@ -102,7 +101,7 @@ export class BusLink {
       for (const e of this.latest.values()) void this.putStatus(e);
     }, STATUS_REFRESH_MS);
     bus.subscribe(EVENT_SUBJECTS.health, { host }, (event) => this.agent.onHealth(event.data));
-    bus.serve(vrrpFailover, { host }, (req) => this.agent.failover(req.instance, req.reason) ?? errorReply('INTERNAL', 'no answer'));
+    bus.serve(vrrpFailover, { host }, (req) => this.agent.failover(req.instance, req.reason));
     if (this.syncRole) void this.requestSyncRole('bus connected');
     if (this.cfg.desiredState) void this.keepFollowing(bus);
   }

@@ -235,14 +235,14 @@ export class VrrpLan {
   }
 
   /** Sends to the VIP from the client every `intervalMs` for `durationMs`; resolves with the replies. */
-  probe(vip: string, intervalMs: number, durationMs: number): { ready: Promise<void>; done: Promise<{ t: number; from: string }[]> } {
+  probe(vip: string, intervalMs: number, durationMs: number): { ready: Promise<void>; done: Promise<ProbeReply[]> } {
     const child = this.spawnIp(['netns', 'exec', this.client, 'python3', PROBE, vip, String(PROBE_PORT), String(intervalMs / 1000), String(durationMs / 1000)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const p = this.track(new NsProcess(child, 'probe'));
     return {
       ready: p.waitFor((l) => l.ready === true, 20_000).then(() => undefined),
-      done: p.exited.then(() => p.lines.filter((l) => typeof l.t === 'number') as unknown as { t: number; from: string }[]),
+      done: p.exited.then(() => p.lines.filter((l) => typeof l.t === 'number') as unknown as ProbeReply[]),
     };
   }
 
@@ -262,6 +262,25 @@ export class VrrpLan {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** One reply to the probe: when it arrived, when its request was sent (seconds), who answered. */
+export interface ProbeReply {
+  readonly t: number;
+  readonly sent: number;
+  readonly from: string;
+}
+
+/**
+ * The longest outage by send times: between two requests that got answers, with none answered in
+ * between, from `from` to `to` (seconds; the end counts as an answer). In ms.
+ */
+export function longestOutage(replies: readonly ProbeReply[], from: number, to: number): number {
+  const sent = [...new Set(replies.map((r) => r.sent).filter((s) => s >= from && s <= to))].sort((a, b) => a - b);
+  const ts = [...sent, to];
+  let gap = 0;
+  for (let k = 1; k < ts.length; k += 1) gap = Math.max(gap, ((ts[k] as number) - (ts[k - 1] as number)) * 1000);
+  return Math.round(gap);
 }
 
 export class KeepalivedProcess extends NsProcess {

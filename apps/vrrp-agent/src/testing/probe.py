@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""UDP probe for VRRP failover tests: sends a request to VIP:port every `interval` seconds for
-`duration` seconds and prints one JSON line per reply: {"t": seconds since start, "from": responder}.
-With --serve NAME it is instead the responder: answers every datagram with NAME."""
+"""UDP probe for VRRP failover tests: sends a numbered request to VIP:port every `interval` seconds
+for `duration` seconds and prints one JSON line per reply: {"t": received, "sent": sent, "from":
+responder} (seconds since start; `sent` is when that request left, so a stall of this process
+while receiving does not look like an outage). With --serve NAME it is instead the responder:
+answers every datagram with NAME and the datagram."""
 import json, select, socket, sys, time
 
 if sys.argv[1] == '--serve':
@@ -20,6 +22,7 @@ s.setblocking(False)
 start = time.monotonic()
 next_send = start
 seq = 0
+sent = {}
 print(json.dumps({'ready': True}), flush=True)
 while True:
     now = time.monotonic()
@@ -27,6 +30,7 @@ while True:
         break
     if now >= next_send:
         seq += 1
+        sent[seq] = round(time.monotonic() - start, 4)
         try:
             s.sendto(str(seq).encode(), (vip, port))
         except OSError:
@@ -38,5 +42,7 @@ while True:
             data = s.recv(2048)
         except OSError:
             break
-        print(json.dumps({'t': round(time.monotonic() - start, 4), 'from': data.split(b' ')[0].decode()}), flush=True)
+        parts = data.split(b' ')
+        n = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        print(json.dumps({'t': round(time.monotonic() - start, 4), 'sent': sent.get(n, -1), 'from': parts[0].decode()}), flush=True)
         r, _, _ = select.select([s], [], [], 0)

@@ -6,10 +6,11 @@
 // A client namespace sends a UDP request to the VIP every 10 ms; each router answers with its name.
 // The master (priority 200) is stopped 1.5 s into the probe, either gracefully (SIGTERM: it sends
 // priority 0) or as a crash (SIGKILL plus its link down, so its VIP cannot answer any more). The gap
-// is the longest time without a reply from the first reply to the end of the probe; "lost" counts
+// is the longest time between two answered requests (by their send times, so a stall of the probe
+// while receiving is not counted), from the first answer to the end of the probe; "lost" counts
 // requests without a reply. All processes of the bed run at nice -10, the same for both.
 // Needs root, iproute2, keepalived and python3.
-import { KeepalivedProcess, VrrpLan, keepalivedConf, longestGap, sleep } from '@fulcrum/vrrp-agent/testing';
+import { KeepalivedProcess, VrrpLan, keepalivedConf, longestOutage, sleep } from '@fulcrum/vrrp-agent/testing';
 import type { NsProcess } from '@fulcrum/vrrp-agent/testing';
 
 type Impl = 'fulcrum' | 'keepalived';
@@ -86,8 +87,8 @@ async function measure(impl: Impl, s: Setting, stop: Stop): Promise<Result> {
     if (replies[0]?.from !== 'r1' || !replies.some((r) => r.from === 'r2')) {
       throw new Error(`${impl} v${s.version} ${s.interval} s ${stop}: replies did not go from the master (r1) to the backup (r2): ${replies.map((r) => r.from).join(' ').slice(0, 300)}`);
     }
-    // From the first reply (the client's ARP for the VIP has resolved) to the end of the probe.
-    return { gapMs: longestGap(replies, replies[0].t, durationMs / 1000), lost: Math.max(0, Math.floor(durationMs / 10) - replies.length) };
+    // From the first answered request (the client's ARP for the VIP has resolved) to the end.
+    return { gapMs: longestOutage(replies, replies[0].sent, durationMs / 1000), lost: Math.max(0, Math.floor(durationMs / 10) - replies.length) };
   } finally {
     await master.stop('SIGKILL', 2000);
     await backup.stop('SIGTERM', 5000);
