@@ -87,6 +87,24 @@ describe('MariaDB primary and replica', () => {
     expect(r?.lagSeconds).toBeLessThan(0.1);
   });
 
+  it('reads GTID positions and binlog coordinates of both nodes with only the documented grants', async () => {
+    const poll = (port: number) =>
+      new MysqlNode({ node: 'n', engine: 'mariadb', address: '127.0.0.1', port, ...MONITOR_USER, timeoutMs: 1000, heartbeat: { table: HEARTBEAT_TABLE, id: 'spec-host:spec' } });
+    const [p, r] = [poll(pair.primary.port), poll(pair.replica.port)];
+    try {
+      const [ps, rs] = await Promise.all([p.poll(), r.poll()]);
+      expect(ps).toMatchObject({ failure: null, replica: null, heartbeatError: null, queries: 4 });
+      expect(ps.binlogFile).toMatch(/^mysql-bin\.\d+$/);
+      expect(ps.gtid).toMatch(/^0-1-\d+$/);
+      expect(rs.failure).toBeNull();
+      expect(rs.replica).toMatchObject({ sourcePort: pair.primary.port, ioRunning: true, sqlRunning: true, sourceLogFile: ps.binlogFile });
+      expect(rs.replica?.gtid).toMatch(/^0-1-\d+$/);
+      expect(rs.heartbeat).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([p.close(), r.close()]);
+    }
+  });
+
   it('reports a stopped SQL thread within one poll, with its reason, and the restart as recovered', async () => {
     const before = w.changes.length;
     const stoppedAt = await onReplica(async (c) => {

@@ -88,8 +88,9 @@ export class MysqlNode implements NodeProbe {
         return rows;
       };
       const status = await this.firstSupported(this.replicaStatusSql, q, (s) => (this.replicaStatusSql = s));
-      const gtidVar = this.opts.engine === 'mariadb' ? '@@gtid_current_pos' : '@@gtid_executed';
-      const [vars] = await q(`SELECT @@read_only AS ro, ${gtidVar} AS gtid`);
+      // MariaDB's replica status has no applied GTID position: gtid_slave_pos says it.
+      const gtidVars = this.opts.engine === 'mariadb' ? '@@gtid_current_pos AS gtid, @@gtid_slave_pos AS applied' : '@@gtid_executed AS gtid, NULL AS applied';
+      const [vars] = await q(`SELECT @@read_only AS ro, ${gtidVars}`);
       // Binary logging off is a plain state (empty result), not a failure.
       const binlog = await this.firstSupported(this.binlogStatusSql, q, (s) => (this.binlogStatusSql = s)).catch(() => [] as RowDataPacket[]);
       let heartbeat: number | null = null;
@@ -104,11 +105,13 @@ export class MysqlNode implements NodeProbe {
         }
       }
       const b = binlog[0];
+      const replica = replicaView(status[0]);
+      if (replica && !replica.gtid && vars?.applied) replica.gtid = String(vars.applied);
       return {
         ...base,
         at: Date.now(),
         failure: null,
-        replica: replicaView(status[0]),
+        replica,
         readOnly: vars ? Number(vars.ro) === 1 : null,
         gtid: vars?.gtid ? String(vars.gtid) : null,
         binlogFile: b?.File ? String(b.File) : null,
