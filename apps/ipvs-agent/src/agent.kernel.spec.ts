@@ -67,7 +67,8 @@ describe('ipvs-agent processes: director and real servers', () => {
       nodes: [node('client', A.client), node('director1', A.director, [`${A.drVip}/32`, `${A.tunVip}/32`]), node('rs1', A.rs1), node('rs2', A.rs2)],
     });
     nats = await startNats({ jetstream: true });
-    admin = await connectBus({ servers: nats.url, name: 'spec' });
+    // The guest is slow: give KV operations time.
+    admin = await connectBus({ servers: nats.url, name: 'spec', timeoutMs: 30_000 });
     desired = await openStore(admin, desiredBucket);
     await desired.put('vs.web', web);
     await desired.put('vs.tun', tun);

@@ -1,4 +1,5 @@
-import { openStore } from '@fulcrum/bus';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BusError, openStore } from '@fulcrum/bus';
 import type { Bus, BusSubscription, Store, StoreWatch } from '@fulcrum/bus';
 import type { IpvsControl } from '@fulcrum/netlink';
 import type { Logger } from '@fulcrum/runtime';
@@ -23,6 +24,23 @@ import { setSyncDaemonRole } from './director/sync-daemon.js';
 // While NATS is away nothing here touches the kernel: the table stays as it is.
 
 const VS_KEYS = desiredKeyFilter('virtual-service');
+
+/**
+ * Runs `attach` until it succeeds: NATS may be slow or away at start (a KV read that times out),
+ * and the kernel table is left as it is meanwhile. Gives up only when `stopped()` says so.
+ */
+export async function attachRetrying<T>(what: string, logger: Logger, intervalMs: number, stopped: () => boolean, attach: () => Promise<T>): Promise<T | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attach();
+    } catch (err) {
+      if (!(err instanceof BusError) || stopped()) throw err;
+      logger.warn({ err, attempt, retryInSeconds: intervalMs / 1000 }, `${what} failed; retrying`);
+      await sleep(intervalMs);
+      if (stopped()) return null;
+    }
+  }
+}
 
 /** Follows the virtual services of the desired state: `onAll` with the full read, then each change. */
 export async function followVirtualServices(

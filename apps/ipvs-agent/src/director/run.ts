@@ -2,7 +2,7 @@ import type { Bus } from '@fulcrum/bus';
 import type { IpvsControl } from '@fulcrum/netlink';
 import { IpvsUnavailableError, NetlinkIpvs } from '@fulcrum/netlink';
 import type { Service } from '@fulcrum/runtime';
-import { appliedPublisher, attachDirector } from '../bus-link.js';
+import { appliedPublisher, attachDirector, attachRetrying } from '../bus-link.js';
 import type { IpvsAgentConfig } from '../config.js';
 import { DirectorMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
@@ -44,7 +44,10 @@ export async function runDirector(svc: Service<IpvsAgentConfig>, bus: Bus): Prom
       await ipvs.close();
     };
     await reconciler.start();
-    links.push(await attachDirector({ bus, host: svc.config.host, logger: log, reconciler, ipvs }));
+    const link = await attachRetrying('following the desired state', log, cfg.retryInterval * 1000, () => stopped, () =>
+      attachDirector({ bus, host: svc.config.host, logger: log, reconciler, ipvs }),
+    );
+    if (link) links.push(link);
     ready = true;
   };
 

@@ -2,7 +2,7 @@ import type { Bus } from '@fulcrum/bus';
 import { RtnetlinkAddresses } from '@fulcrum/netlink';
 import type { Service } from '@fulcrum/runtime';
 import type { VirtualService } from '@fulcrum/schemas';
-import { followVirtualServices } from '../bus-link.js';
+import { attachRetrying, followVirtualServices } from '../bus-link.js';
 import type { IpvsAgentConfig } from '../config.js';
 import { RealServerRole, vipsServedBy } from './role.js';
 
@@ -23,7 +23,14 @@ export async function runRealServer(svc: Service<IpvsAgentConfig>, bus: Bus): Pr
       .catch((err: unknown) => log.error({ err }, 'real-server configuration failed; it is retried on the next change'));
     return chain;
   };
-  const follow = await followVirtualServices(bus, log, {
+  let stopped = false;
+  let follow: { stop(): void } | null = null;
+  svc.onStop('desired-state', async () => {
+    stopped = true;
+    follow?.stop();
+    await chain;
+  });
+  follow = await attachRetrying('following the desired state', log, 5_000, () => stopped, () => followVirtualServices(bus, log, {
     onAll: (services) => {
       desired.clear();
       for (const vs of services) desired.set(vs.id, vs);
@@ -37,9 +44,5 @@ export async function runRealServer(svc: Service<IpvsAgentConfig>, bus: Bus): Pr
       desired.delete(id);
       void sync();
     },
-  });
-  svc.onStop('desired-state', async () => {
-    follow.stop();
-    await chain;
-  });
+  }));
 }

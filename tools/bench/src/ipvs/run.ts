@@ -116,8 +116,8 @@ for (const [count, dests] of sizes) {
   await loader.stop();
 
   const nats = await startNats({ jetstream: true });
-  const admin = await connectBus({ servers: nats.url, name: 'bench' });
-  const bus = await connectBus({ servers: nats.url, name: 'ipvs-agent@bench' });
+  const admin = await connectBus({ servers: nats.url, name: 'bench', timeoutMs: 60_000 });
+  const bus = await connectBus({ servers: nats.url, name: 'ipvs-agent@bench', timeoutMs: 60_000 });
   const store = await openStore(admin, desiredBucket);
   t0 = process.hrtime.bigint();
   for (let i = 0; i < desired.length; i += 200) {
