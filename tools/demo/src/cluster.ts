@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the demo builds its namespaces with the lab's topologies
-import { buildTopology, modprobe, runIn, startNginx, type LabProcess, type Topology } from '@fulcrum/lab';
+import { buildTopology, modprobe, runIn, type LabProcess, type Topology } from '@fulcrum/lab';
 
 // The seeds' cluster as an operator would run it, inside the lab VM: every service its own process in
 // its own namespace, started with its systemd unit's ExecStart line and the config under deploy/demo.
@@ -113,9 +112,38 @@ async function waitStarted(p: LabProcess, timeoutMs: number): Promise<void> {
   });
 }
 
+/** A long download through the VIP (for the failover of established connections): 4 MiB at 256 KiB/s. */
+export const bigFile = { path: '/big', bytes: 4 * 1024 * 1024, rateKiB: 256 };
+
+/** A real server's nginx: its name on every path, and a slow large download on bigFile.path. */
+export function nginxConf(dir: string, name: string): string {
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((x) => `  ${x}_temp_path ${dir}/${x};`);
+  return [
+    // One process in the foreground: stopping it stops the real server.
+    'daemon off;',
+    'master_process off;',
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    'error_log stderr warn;',
+    'events { worker_connections 1024; }',
+    'http {',
+    '  access_log off;',
+    ...temp,
+    '  server {',
+    '    listen 80;',
+    `    location = ${bigFile.path} { alias /run/fulcrum-demo/big.bin; default_type application/octet-stream; limit_rate ${bigFile.rateKiB}k; }`,
+    `    location / { default_type text/plain; return 200 "${name}\\n"; }`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const say = opts.say ?? (() => undefined);
   await modprobe('ip_vs', 'ip_vs_wrr');
+  mkdirSync('/run/fulcrum-demo', { recursive: true });
+  writeFileSync('/run/fulcrum-demo/big.bin', Buffer.alloc(bigFile.bytes, 'x'));
   const t = await buildTopology(
     { prefix: '', segments: ['lan'], nodes: [node('control'), node('client'), node('director1'), node('director2'), node('rs1'), node('rs2')] },
     opts.logDir ? { logDir: opts.logDir } : {},
@@ -149,7 +177,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await Promise.all(directorServices.map((s) => waitStarted(startService(d, s), 240_000)));
   };
   const runNginx = async (rs: string) => {
-    nginx.set(rs, await startNginx(t, rs, { body: rs, name: 'nginx' }));
+    const dir = `/run/fulcrum-demo/${rs}/nginx`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/nginx.conf`, nginxConf(dir, rs));
+    const p = t.spawn(rs, ['nginx', '-p', dir, '-c', `${dir}/nginx.conf`, '-e', 'stderr'], { name: 'nginx' });
+    await p.waitForListen(80, 60_000);
+    nginx.set(rs, p);
   };
 
   const cluster: Cluster = {

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the demo drives the lab's namespaces
 import type { LabProcess, Topology } from '@fulcrum/lab';
 
 // Measurements from the client's side: a probe process sends one request every few ms on a new

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the demo drives the lab's namespaces
 import { httpGetMany, tally } from '@fulcrum/lab';
 import { addresses, type Cluster, until } from './cluster.js';
 import { answersFrom, outageSince, probeWarm, startProbe, wrk } from './measure.js';

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inLab } from '@fulcrum/lab';
-import { addresses, type Cluster, directors, repoRoot, startCluster, until } from '../cluster.js';
+import { addresses, repoRoot, startCluster } from '../cluster.js';
+import { importKeepalived, waitReady } from '../setup.js';
 import { runScenario, summaryTable, type ScenarioOptions } from '../scenario.js';
 
 // `npm run demo [-- --keep]`. On the host: warm tsx's compile cache (the guest sees the host's /tmp, and
@@ -52,33 +53,6 @@ async function host(args: string[]): Promise<number> {
 
 const say = (line: string) => process.stdout.write(`demo: ${line}\n`);
 
-async function importConfig(c: Cluster): Promise<void> {
-  for (const d of directors) {
-    say(`fulcrumctl import keepalived deploy/demo/keepalived-${d}.conf --host ${d}`);
-    process.stdout.write(await c.fulcrumctl(['import', 'keepalived', `${repoRoot}deploy/demo/keepalived-${d}.conf`, '--host', d]));
-  }
-  const vi = JSON.parse(await c.fulcrumctl(['get', 'vrrp-instance', 'vi-1', '--json'])) as { priorities?: Record<string, number> };
-  const want = { director1: 100, director2: 99 };
-  if (vi.priorities?.director1 !== 100 || vi.priorities?.director2 !== 99) {
-    // config-api replaces an imported VRRP instance instead of adding this director's priority to it.
-    say(`the second import left priorities ${JSON.stringify(vi.priorities)}: setting ${JSON.stringify(want)} with a merge patch`);
-    const yaml = readFileSync(`${repoRoot}deploy/demo/fulcrumctl.yaml`, 'utf8');
-    const token = /token:\s*(\S+)/.exec(yaml)?.[1] ?? '';
-    const script = `const r = await fetch('http://${addresses.control}:9780/v1/vrrp-instances/vi-1', { method: 'PATCH', headers: { authorization: 'Bearer ${token}', 'content-type': 'application/json' }, body: JSON.stringify({ priorities: ${JSON.stringify(want)} }) }); if (!r.ok) { console.error(r.status, await r.text()); process.exit(1); }`;
-    await c.t.exec('control', [process.execPath, '--input-type=module', '-e', script]);
-  }
-}
-
-async function waitReady(c: Cluster): Promise<void> {
-  await until('director1 holds the VIP', async () => ((await c.vipHolder()) === 'director1' ? true : undefined), 180_000, 250);
-  for (const d of directors) {
-    for (const rs of ['rs1', 'rs2']) await until(`${rs} in ${d}'s table with weight 3`, async () => ((await c.weightOf(d, rs)) === 3 ? true : undefined), 180_000, 250);
-  }
-  for (const rs of ['rs1', 'rs2']) {
-    await until(`the VIP on ${rs}'s lo`, async () => ((await c.t.exec(rs, ['ip', '-br', 'addr', 'show', 'dev', 'lo'])).stdout.includes(addresses.vip) ? true : undefined), 180_000, 250);
-  }
-}
-
 export const seedScenario = (s: (l: string) => void): ScenarioOptions => ({
   // delay_loop 6 + nb_get_retry 3 x delay_before_retry 3, plus the guest's slowness.
   detectMs: 20_000,
@@ -103,9 +77,9 @@ async function guest(args: string[]): Promise<number> {
   });
   if (!c) return 1;
   try {
-    await importConfig(c);
+    await importKeepalived(c, { director1: `${repoRoot}deploy/demo/keepalived-director1.conf`, director2: `${repoRoot}deploy/demo/keepalived-director2.conf` }, say);
     say('waiting for director1 to hold the VIP and both directors to hold the table');
-    await waitReady(c);
+    await waitReady(c, 3);
     process.stdout.write(await c.fulcrumctl(['ls']));
     say(`cluster up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const results = await runScenario(c, seedScenario(say));

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { addresses, type Cluster, type Director, directors, repoRoot, until } from './cluster.js';
+
+// The operator's part: the keepalived.conf of each director into config-api with fulcrumctl, then
+// wait until the agents have made it true (VIP on the master, the table on both directors, the VIP
+// on the real servers' lo).
+
+export async function importKeepalived(c: Cluster, files: Record<Director, string>, say: (l: string) => void): Promise<void> {
+  for (const d of directors) {
+    say(`fulcrumctl import keepalived ${files[d].replace(repoRoot, '')} --host ${d}`);
+    const out = await c.fulcrumctl(['import', 'keepalived', files[d], '--host', d]);
+    for (const line of out.trimEnd().split('\n')) say(`  ${line}`);
+  }
+  const vi = JSON.parse(await c.fulcrumctl(['get', 'vrrp-instance', 'vi-1', '--json'])) as { priorities?: Record<string, number> };
+  const want = { director1: 100, director2: 99 };
+  if (vi.priorities?.director1 !== want.director1 || vi.priorities?.director2 !== want.director2) {
+    // config-api replaces an imported VRRP instance instead of adding this director's priority to it.
+    say(`the second import left priorities ${JSON.stringify(vi.priorities)}: PATCH /v1/vrrp-instances/vi-1 ${JSON.stringify({ priorities: want })}`);
+    const token = /token:\s*(\S+)/.exec(readFileSync(`${repoRoot}deploy/demo/fulcrumctl.yaml`, 'utf8'))?.[1] ?? '';
+    const script = [
+      `const r = await fetch('http://${addresses.control}:9780/v1/vrrp-instances/vi-1', {`,
+      `  method: 'PATCH', headers: { authorization: 'Bearer ${token}', 'content-type': 'application/json' },`,
+      `  body: JSON.stringify({ priorities: ${JSON.stringify(want)} }) });`,
+      'if (!r.ok) { process.stderr.write(`${r.status} ${await r.text()}`); process.exit(1); }',
+    ].join('\n');
+    await c.t.exec('control', [process.execPath, '--input-type=module', '-e', script]);
+  }
+}
+
+export async function waitReady(c: Cluster, weight: number, timeoutMs = 180_000): Promise<void> {
+  await until('director1 holds the VIP', async () => ((await c.vipHolder()) === 'director1' ? true : undefined), timeoutMs, 250);
+  for (const d of directors) {
+    for (const rs of ['rs1', 'rs2']) {
+      await until(`${rs} in ${d}'s table with weight ${weight}`, async () => ((await c.weightOf(d, rs)) === weight ? true : undefined), timeoutMs, 250);
+    }
+  }
+  for (const rs of ['rs1', 'rs2']) {
+    const onLo = async () => ((await c.t.exec(rs, ['ip', '-br', 'addr', 'show', 'dev', 'lo'])).stdout.includes(addresses.vip) ? true : undefined);
+    await until(`the VIP on ${rs}'s lo`, onLo, timeoutMs, 250);
+  }
+}
