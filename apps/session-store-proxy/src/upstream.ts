@@ -1,4 +1,4 @@
-// The upstream side: one shared ioredis connection (auto-pipelined) to the current master, found through
+// The upstream side: one shared ioredis connection (pipelined) to the current master, found through
 // Sentinel or configured directly, plus dedicated connections for transactions. ioredis follows Sentinel's
 // master: on a lost connection it asks the sentinels again, and its failover detector reconnects on
 // +switch-master. In-flight commands are not resent automatically (a write might run twice); the proxy
@@ -32,7 +32,7 @@ export class UpstreamPool extends EventEmitter {
   constructor(opts: UpstreamOptions) {
     super();
     this.opts = opts;
-    this.shared = this.connect(true);
+    this.shared = this.connect();
     this.shared.on('ready', () => this.onReady());
     // ioredis reports each failed reconnect as an error event; the state is in `connected` and the events.
     this.shared.on('error', (e: Error) => (this.lastError = e.message));
@@ -43,7 +43,7 @@ export class UpstreamPool extends EventEmitter {
 
   /** A connection for one client's transaction (WATCH/MULTI/EXEC); the caller quits it. */
   dedicated(): Redis {
-    const conn = this.connect(false);
+    const conn = this.connect();
     conn.on('error', () => undefined); // its commands fail with the error; the client gets it as a reply
     return conn;
   }
@@ -57,11 +57,12 @@ export class UpstreamPool extends EventEmitter {
     await new Promise((r) => setImmediate(r));
   }
 
-  private connect(autoPipeline: boolean): Redis {
+  private connect(): Redis {
     const u = this.opts.upstream;
     const common: RedisOptions = {
       db: this.opts.database,
-      enableAutoPipelining: autoPipeline,
+      // The proxy batches writes itself (see send() in proxy.ts).
+      enableAutoPipelining: false,
       // A command in flight when the connection drops fails; the proxy retries only what is idempotent.
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: null,
