@@ -28,7 +28,7 @@ export const proxySettings = z
     /** A silent client is closed after this long; 0 = never. */
     idleTimeoutMs: z.number().int().min(0).max(86_400_000).default(0),
     /** Replies queued for one slow client before its requests stop being read. */
-    maxPendingReplies: z.number().int().min(16).max(1_000_000).default(1024),
+    maxPendingReplies: z.number().int().min(16).max(1_000_000).default(256),
     maxClients: z.number().int().min(1).max(1_000_000).default(10_000),
     /** A forwarded command fails (retryably) when no reply came in this long, failovers included. */
     commandTimeoutMs: ms(5000),

@@ -169,7 +169,7 @@ describe('adversarial clients', () => {
     await new Promise((r) => setTimeout(r, 1000));
     // 100 KB replies: without backpressure 22,000 GETs would mean 2 GB queued in the proxy.
     const processed = proxy.proxy.totalCommands - before;
-    expect(processed).toBeLessThan(3000);
+    expect(processed).toBeLessThan(1000);
     expect(await cli('PING')).toBe('PONG');
     hog.socket.destroy();
   });

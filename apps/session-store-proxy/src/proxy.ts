@@ -151,6 +151,7 @@ const RETRYABLE = 'TRYAGAIN upstream master unavailable or changing, retry';
 class ClientSession {
   private readonly parser: RequestParser;
   private readonly slots: Slot[] = [];
+  private backlog: Buffer[][] = [];
   private proto: Protocol = 2;
   private authed: boolean;
   private name: Buffer | null = null;
@@ -212,12 +213,21 @@ class ClientSession {
       if (e instanceof RespProtocolError) return this.fail(e.message);
       throw e;
     }
-    for (const c of cmds) {
-      if (this.closed) return;
-      this.dispatch(c);
-    }
+    for (const c of cmds) this.backlog.push(c);
+    this.drainBacklog();
     this.armPartialTimer();
-    if (this.slots.length >= this.proxy.opts.maxPendingReplies) this.pause();
+  }
+
+  /**
+   * Dispatches parsed commands while fewer than maxPendingReplies are unanswered. One read can hold thousands of
+   * small commands; the rest wait here (at most one read's worth) with the socket paused.
+   */
+  private drainBacklog(): void {
+    const max = this.proxy.opts.maxPendingReplies;
+    let i = 0;
+    while (i < this.backlog.length && this.slots.length < max && !this.closed) this.dispatch(this.backlog[i++] as Buffer[]);
+    this.backlog.splice(0, i);
+    if (this.backlog.length > 0 || this.slots.length >= max) this.pause();
   }
 
   private armPartialTimer(): void {
@@ -237,7 +247,14 @@ class ClientSession {
   }
 
   private maybeResume(): void {
-    if (this.paused && !this.closed && this.slots.length < this.proxy.opts.maxPendingReplies / 2 && this.socket.writableLength < 1 << 20) {
+    if (!this.paused || this.closed || this.socket.writableLength >= 1 << 20) return;
+    if (this.backlog.length > 0) {
+      this.paused = false; // drainBacklog pauses again when it cannot finish
+      this.drainBacklog();
+      if (this.paused) return;
+      this.paused = true;
+    }
+    if (this.slots.length < this.proxy.opts.maxPendingReplies / 2) {
       this.paused = false;
       this.socket.resume();
     }

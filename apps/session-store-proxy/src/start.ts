@@ -14,13 +14,13 @@ export interface StartedProxy {
   port: number;
 }
 
-/** Starts the proxy for the configured store; without a store the service runs but /readyz says `upstream`. */
+/** Starts the proxy for the configured store; /readyz then requires the upstream master (`upstream`). */
 export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfig>, bus: EventPublisher | null): Promise<StartedProxy | null> {
   const { store, proxy: settings, host } = svc.config;
   const log = svc.logger.child({ component: 'proxy' });
   if (!store) {
-    log.error({}, 'no store in the configuration: not listening');
-    svc.addReadinessCheck('upstream', () => false);
+    // Nothing to serve yet (e.g. the example config): the service runs, says so, and listens on nothing.
+    log.warn({}, 'no store in the configuration: not listening');
     return null;
   }
   const pool = new UpstreamPool({

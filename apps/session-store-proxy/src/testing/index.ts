@@ -40,7 +40,7 @@ export async function startTestProxy(
     limits: DEFAULT_LIMITS,
     partialTimeoutMs: 10_000,
     idleTimeoutMs: 0,
-    maxPendingReplies: 1024,
+    maxPendingReplies: 256,
     maxClients: 1000,
     logger: quiet,
     ...opts,
