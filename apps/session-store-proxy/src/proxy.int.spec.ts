@@ -185,3 +185,14 @@ describe('redis-benchmark through the proxy', () => {
     expect(await direct.exists('shop:key:__rand_int__')).toBe(1);
   });
 });
+
+describe('metrics', () => {
+  it('counts commands by name and records latency', async () => {
+    await cli('GET', 'm1');
+    await cli('GET', 'm2');
+    const text = await proxy.proxy.opts.registry.metrics();
+    expect(Number(/fulcrum_session_commands_total\{command="GET"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/fulcrum_session_command_seconds_count \d+/);
+    expect(text).toMatch(/fulcrum_session_upstream_up 1/);
+  });
+});
