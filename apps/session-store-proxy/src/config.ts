@@ -44,6 +44,9 @@ export const configSchema = serviceConfig({ statusPort: STATUS_PORT })
     proxy: proxySettings.default(proxySettings.parse({})),
   })
   .superRefine((c, ctx) => {
+    if (c.store?.readFromReplicas) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'readFromReplicas'], message: 'is not supported by this proxy: every command goes to the master' });
+    }
     c.store?.allowedCommands.forEach((cmd, i) => {
       if (FORWARDED[cmd] === undefined && !CONNECTION_COMMANDS.has(cmd)) {
         ctx.addIssue({ code: 'custom', path: ['store', 'allowedCommands', i], message: `${cmd} is not a command the proxy can forward (it knows: ${Object.keys(FORWARDED).join(' ')})` });
