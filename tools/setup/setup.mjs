@@ -28,11 +28,15 @@ export const debianPackages = [
   'mariadb-server', // replication-monitor
   'nats-server', // the bus (JetStream)
   'nginx', // real servers
+  'nutcracker', // twemproxy, the session-store benchmark's reference
   'opensmtpd', // SMTP server for the health-checker's SMTP check specs
   'openssl', // certificates for the HTTPS check specs
+  'php-cli', // PHP's own Redis session handler through the session-store proxy
+  'php-redis',
   'procps',
   'python3', // VRRP interop spec's raw-socket helpers
   'qemu-system-x86', // the lab VM
+  'redis-sentinel', // session-store failover specs
   'redis-server', // session store
   'redis-tools', // redis-cli, redis-benchmark
   'systemd', // systemd-analyze verify of the deploy/ units

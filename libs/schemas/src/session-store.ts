@@ -9,7 +9,9 @@ export const DEFAULT_SESSION_COMMANDS = [
   'AUTH', 'HELLO', 'PING', 'ECHO', 'SELECT', 'QUIT',
   'GET', 'SET', 'SETEX', 'PSETEX', 'SETNX', 'GETEX', 'GETDEL', 'MGET', 'DEL', 'UNLINK', 'EXISTS',
   'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'TTL', 'PTTL', 'PERSIST',
-  'HGET', 'HSET', 'HMSET', 'HMGET', 'HGETALL', 'HDEL', 'HEXISTS', 'HLEN',
+  'HGET', 'HSET', 'HMSET', 'HMGET', 'HGETALL', 'HDEL', 'HEXISTS', 'HLEN', 'HINCRBY',
+  // Session managers take their locks with scripts (PHP's redis handler among them).
+  'EVAL', 'EVALSHA',
 ] as const;
 
 /** Commands that administer or wipe the server; never allowed through the proxy. */

@@ -15,7 +15,7 @@ export interface TestProxy {
 }
 
 /** Every command the session managers, locks and transactions use. */
-export const SESSION_TEST_COMMANDS = [...DEFAULT_SESSION_COMMANDS, 'HINCRBY', 'EVAL', 'EVALSHA', 'INCR'];
+export const SESSION_TEST_COMMANDS = [...new Set([...DEFAULT_SESSION_COMMANDS, 'HINCRBY', 'EVAL', 'EVALSHA', 'INCR'])];
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
