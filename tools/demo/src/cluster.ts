@@ -20,6 +20,12 @@ export const addresses = {
 } as const;
 
 export type Director = 'director1' | 'director2';
+
+/**
+ * How long a service may take to start. In the lab guest on a crowded host, seven node processes
+ * starting at once took more than 4 minutes (config-api alone: 107 s).
+ */
+const STARTUP_MS = 900_000;
 export const directors: readonly Director[] = ['director1', 'director2'];
 export const directorServices = ['ipvs-agent', 'vrrp-agent', 'health-checker'] as const;
 
@@ -174,7 +180,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   const startDirector = async (d: Director) => {
     await startNats(d);
-    await Promise.all(directorServices.map((s) => waitStarted(startService(d, s), 240_000)));
+    await Promise.all(directorServices.map((s) => waitStarted(startService(d, s), STARTUP_MS)));
   };
   const runNginx = async (rs: string) => {
     const dir = `/run/fulcrum-demo/${rs}/nginx`;
@@ -247,11 +253,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await Promise.all(['control', 'director1', 'director2'].map(startNats));
     say('config-api on control; nginx on rs1 and rs2');
     const api = startService('control', 'config-api');
-    await Promise.all([waitStarted(api, 240_000), runNginx('rs1'), runNginx('rs2')]);
+    await Promise.all([waitStarted(api, STARTUP_MS), runNginx('rs1'), runNginx('rs2')]);
     say('ipvs-agent (real-server role) on rs1 and rs2; ipvs-agent, vrrp-agent and health-checker on each director');
     await Promise.all([
-      ...['rs1', 'rs2'].map((rs) => waitStarted(startService(rs, 'ipvs-agent'), 240_000)),
-      ...directors.map((d) => Promise.all(directorServices.map((s) => waitStarted(startService(d, s), 240_000)))),
+      ...['rs1', 'rs2'].map((rs) => waitStarted(startService(rs, 'ipvs-agent'), STARTUP_MS)),
+      ...directors.map((d) => Promise.all(directorServices.map((s) => waitStarted(startService(d, s), STARTUP_MS)))),
     ]);
   } catch (err) {
     (err as Error).message += `\n--- process output ---\n${t.logs().split('\n').slice(-80).join('\n')}`;

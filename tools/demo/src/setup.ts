@@ -27,11 +27,12 @@ export async function importKeepalived(c: Cluster, files: Record<Director, strin
   }
 }
 
-export async function waitReady(c: Cluster, weight: number, timeoutMs = 180_000): Promise<void> {
+export async function waitReady(c: Cluster, weights: { rs1: number; rs2: number }, timeoutMs = 300_000): Promise<void> {
   await until('director1 holds the VIP', async () => ((await c.vipHolder()) === 'director1' ? true : undefined), timeoutMs, 250);
   for (const d of directors) {
-    for (const rs of ['rs1', 'rs2']) {
-      await until(`${rs} in ${d}'s table with weight ${weight}`, async () => ((await c.weightOf(d, rs)) === weight ? true : undefined), timeoutMs, 250);
+    for (const rs of ['rs1', 'rs2'] as const) {
+      const w = weights[rs];
+      await until(`${rs} in ${d}'s table with weight ${w}`, async () => ((await c.weightOf(d, rs)) === w ? true : undefined), timeoutMs, 250);
     }
   }
   for (const rs of ['rs1', 'rs2']) {

@@ -38,8 +38,11 @@ async function host(args: string[]): Promise<number> {
     `FULCRUM_DEMO_LOG_DIR=${logDir}`,
     '--mem',
     '3072',
+    // Eleven processes start at once in the guest: a second vCPU (a second host thread) shortens that.
+    '--cpus',
+    '2',
     '--timeout',
-    keep ? '0' : '1800',
+    keep ? '0' : '3600',
     ...(keep ? ['--forward', `${API_HOST_PORT}:${addresses.control}:9780`] : []),
     '--',
     process.execPath,
@@ -79,7 +82,7 @@ async function guest(args: string[]): Promise<number> {
   try {
     await importKeepalived(c, { director1: `${repoRoot}deploy/demo/keepalived-director1.conf`, director2: `${repoRoot}deploy/demo/keepalived-director2.conf` }, say);
     say('waiting for director1 to hold the VIP and both directors to hold the table');
-    await waitReady(c, 3);
+    await waitReady(c, { rs1: 3, rs2: 3 });
     process.stdout.write(await c.fulcrumctl(['ls']));
     say(`cluster up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const results = await runScenario(c, seedScenario(say));
