@@ -61,7 +61,8 @@ describe('startProcess', () => {
       readyTimeoutMs: 300,
     }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/silent not ready on 127\.0\.0\.1:\d+ after 300 ms/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // It gave up at its ready timeout instead of waiting for the process (30 s); the margin is for loaded CI hosts.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('escalates to SIGKILL when the server ignores the stop signal', async () => {
