@@ -37,6 +37,8 @@ export interface EffectiveResult {
   quorum: Map<string, boolean>;
   /** Virtual services left out because another one already has their kernel key. */
   conflicts: { virtualService: string; sameKeyAs: string }[];
+  /** The kernel service id each virtual service in `table` produced. */
+  owners: Map<string, string>;
 }
 
 /** A real server is alive unless its checks say down, or it has checks, `alpha` is set and none reported yet. */
@@ -86,28 +88,38 @@ export function effectiveDestinations(
   return { destinations: sorry.inhibit ? [...live, sorryDestination(vs, sorry, 0)] : live, quorum };
 }
 
-/** The whole effective table, in canonical form, ready for diff(). */
+/**
+ * The whole effective table, in canonical form, ready for diff(). When two virtual services have
+ * the same kernel key, the one that had it in the previous pass (`previousOwners`) keeps it, else
+ * the first by id: a new, conflicting service never takes a running one's place.
+ */
 export function effectiveTable(
   services: Iterable<VirtualService>,
   overlays: Overlays,
   previousQuorum: ReadonlyMap<string, boolean> = new Map(),
+  previousOwners: ReadonlyMap<string, string> = new Map(),
 ): EffectiveResult {
   const table: TableModel = new Map();
   const owner = new Map<string, string>();
   const quorum = new Map<string, boolean>();
   const conflicts: EffectiveResult['conflicts'] = [];
-  const sorted = [...services].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const vs of sorted) {
-    const r = effectiveDestinations(vs, overlays, previousQuorum.get(vs.id));
-    quorum.set(vs.id, r.quorum);
+  const owners = new Map<string, string>();
+  const keyed = [...services].map((vs) => {
     const service = canonicalService(toIpvsService(vs, []));
     const id = serviceId(service.key);
+    return { vs, service, id, rank: previousOwners.get(vs.id) === id ? 0 : 1 };
+  });
+  keyed.sort((a, b) => a.rank - b.rank || (a.vs.id < b.vs.id ? -1 : a.vs.id > b.vs.id ? 1 : 0));
+  for (const { vs, service, id } of keyed) {
+    const r = effectiveDestinations(vs, overlays, previousQuorum.get(vs.id));
+    quorum.set(vs.id, r.quorum);
     const first = owner.get(id);
     if (first !== undefined) {
       conflicts.push({ virtualService: vs.id, sameKeyAs: first });
       continue;
     }
     owner.set(id, vs.id);
+    owners.set(vs.id, id);
     const dests = new Map<string, IpvsDestination>();
     for (const d of r.destinations) {
       const c = canonicalDestination(d);
@@ -115,5 +127,5 @@ export function effectiveTable(
     }
     table.set(id, { service, dests });
   }
-  return { table, quorum, conflicts };
+  return { table, quorum, conflicts, owners };
 }

@@ -167,4 +167,22 @@ describe('Reconciler', () => {
     expect(text).toContain('fulcrum_ipvs_destination_connections{service="tcp 10.0.0.1:80",destination="10.0.1.1:80"} 7');
     expect(text).toContain('fulcrum_ipvs_destination_weight{service="tcp 10.0.0.1:80",destination="10.0.1.2:80"} 1');
   });
+
+  it('passes after single changes look only at those services, and a full pass afterwards finds nothing to do', async () => {
+    const { kernel, r, records } = setup({ coalesceMs: 1 });
+    await r.start();
+    const many = Array.from({ length: 50 }, (_, i) => vs(`s${i}`, `10.1.0.${i + 1}`, [['10.0.1.1', 1]]));
+    await r.setDesired([web, api, ...many], 1);
+    r.putService(vs('api', '10.0.0.9', [['10.0.1.3', 1]]), 2); // a new key: new service, old one removed
+    r.deleteService('s7', 3);
+    r.putService(vs('dup', '10.0.0.1', [['10.0.1.8', 1]]), 4); // web's key: refused, web untouched
+    await eventually('applied', async () => ('10.0.0.9>10.0.1.3' in (await weightsOf(kernel)) ? true : undefined), 2000);
+    const w = await weightsOf(kernel);
+    expect(w).not.toHaveProperty(['10.0.0.2>10.0.1.3']);
+    expect(w).not.toHaveProperty(['10.1.0.8>10.0.1.1']);
+    expect(w).toMatchObject({ '10.0.0.1>10.0.1.1': 3, '10.0.0.1>10.0.1.2': 1 });
+    expect(w).not.toHaveProperty(['10.0.0.1>10.0.1.8']);
+    expect(records.some((l) => l.virtualService === 'dup' && l.sameKeyAs === 'web')).toBe(true);
+    expect((await r.reconcileNow()).ops).toEqual([]);
+  });
 });

@@ -60,6 +60,12 @@ export class Reconciler {
   /** The kernel's table as far as we know; null = dump before the next diff. */
   private current: TableModel | null = null;
   private readonly drainStarted = new Map<string, number>();
+  /** Virtual services changed since the last pass; the next pass looks at these only... */
+  private readonly dirty = new Set<string>();
+  /** ...unless this is set (start, full reads, drift checks, failures, drain timers). */
+  private fullPass = true;
+  /** The kernel service id each virtual service produced in the last pass. */
+  private owners = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private passTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -102,18 +108,21 @@ export class Reconciler {
     for (const vs of services) this.desired.set(vs.id, vs);
     this.desiredLoaded = true;
     this.revision = revision;
+    this.fullPass = true;
     return this.enqueue(() => this.pass());
   }
 
   /** One virtual service written; passes are coalesced. */
   putService(vs: VirtualService, revision: number): void {
     this.desired.set(vs.id, vs);
+    this.dirty.add(vs.id);
     this.revision = Math.max(this.revision ?? 0, revision);
     this.schedule();
   }
 
   deleteService(id: string, revision: number): void {
     this.desired.delete(id);
+    this.dirty.add(id);
     this.revision = Math.max(this.revision ?? 0, revision);
     this.schedule();
   }
@@ -124,6 +133,7 @@ export class Reconciler {
     const before = this.health.get(key);
     if (before?.state === health.state && before.weight === health.weight) return;
     this.health.set(key, health);
+    this.dirty.add(virtualService);
     this.schedule();
   }
 
@@ -131,6 +141,7 @@ export class Reconciler {
   setLagging(servers: Iterable<{ virtualService: string; address: string; port: number }>): void {
     this.lagging.clear();
     for (const s of servers) this.lagging.add(realServerKey(s.virtualService, s.address, s.port));
+    this.fullPass = true;
     this.schedule();
   }
 
@@ -148,9 +159,12 @@ export class Reconciler {
     return [...this.drained];
   }
 
-  /** Runs a pass now (after anything queued). */
+  /** Runs a full pass now (after anything queued): every virtual service recomputed and compared. */
   reconcileNow(): Promise<PassResult> {
-    return this.enqueue(() => this.pass());
+    return this.enqueue(() => {
+      this.fullPass = true;
+      return this.pass();
+    });
   }
 
   /** Dumps the kernel, logs what differs from what the agent last wrote, and repairs it. */
@@ -167,6 +181,7 @@ export class Reconciler {
         if (changed.ops.length > 0) this.opts.metrics?.drift.inc(changed.ops.length);
       }
       this.current = found;
+      this.fullPass = true;
       this.opts.metrics?.passes.observe({ kind: 'drift' }, (this.now() - started) / 1000);
       return this.pass();
     });
@@ -188,15 +203,9 @@ export class Reconciler {
     const started = this.now();
     if (!this.current) this.adopt(await this.ipvs.dump());
     const current = this.current as TableModel;
-    const eff = effectiveTable(this.desired.values(), this.overlays(), this.quorum);
-    for (const c of eff.conflicts) this.log.error(c, 'virtual service left out: another one has the same address, port and protocol (or mark)');
-    for (const [id, up] of eff.quorum) {
-      const before = this.quorum.get(id);
-      if (before !== undefined && before !== up) this.log.warn({ virtualService: id, quorum: up ? 'up' : 'lost' }, up ? 'quorum regained' : 'quorum lost');
-    }
-    this.quorum = eff.quorum;
+    const scope = this.scope(current);
     const now = this.now();
-    const diff = diffTables(current, eff.table, {
+    const diff = diffTables(scope.current, scope.wanted, {
       drainBeforeRemove: this.drainMs > 0,
       mayRemove: (key, d) => {
         if (this.drainMs === 0) return true;
@@ -209,7 +218,10 @@ export class Reconciler {
       draining.add(p.id);
       if (!this.drainStarted.has(p.id)) this.drainStarted.set(p.id, now);
     }
-    for (const id of this.drainStarted.keys()) if (!draining.has(id)) this.drainStarted.delete(id);
+    for (const id of this.drainStarted.keys()) {
+      const inScope = scope.keys === null || scope.keys.has(id.slice(0, id.indexOf('#')));
+      if (inScope && !draining.has(id)) this.drainStarted.delete(id);
+    }
     this.armWake(now);
     if (diff.ops.length === 0) return EMPTY;
 
@@ -229,6 +241,7 @@ export class Reconciler {
     if (failures.length > 0) {
       // Our copy may be wrong now (e.g. someone added the same entry): read the kernel again, later.
       this.current = null;
+      this.fullPass = true;
       this.armRetry();
     }
     this.opts.onApplied?.({
@@ -242,6 +255,56 @@ export class Reconciler {
     return { ops: diff.ops, failures, durationMs };
   }
 
+  /**
+   * What this pass compares: everything (full pass), or only the kernel services of the virtual
+   * services changed since the last pass, so one changed weight in a large table costs one
+   * service's work. A change that touches a key another virtual service owns falls back to full.
+   */
+  private scope(current: TableModel): { current: TableModel; wanted: TableModel; keys: Set<string> | null } {
+    const ids = [...this.dirty];
+    const full = this.fullPass;
+    this.fullPass = false;
+    this.dirty.clear();
+    if (!full) {
+      const subset = ids.flatMap((id) => this.desired.get(id) ?? []);
+      const eff = effectiveTable(subset, this.overlays(), this.quorum);
+      const holder = new Map([...this.owners].map(([vs, key]) => [key, vs]));
+      const changed = new Set(ids);
+      const clash = eff.conflicts.length > 0 || [...eff.owners].some(([vs, key]) => holder.has(key) && holder.get(key) !== vs && !changed.has(holder.get(key) as string));
+      if (!clash) {
+        const keys = new Set<string>(eff.table.keys());
+        for (const id of ids) {
+          const old = this.owners.get(id);
+          if (old !== undefined) keys.add(old);
+          this.owners.delete(id);
+          this.noteQuorum(id, eff.quorum.get(id));
+        }
+        for (const [vs, key] of eff.owners) this.owners.set(vs, key);
+        const view: TableModel = new Map();
+        for (const k of keys) {
+          const have = current.get(k);
+          if (have) view.set(k, have);
+        }
+        return { current: view, wanted: eff.table, keys };
+      }
+    }
+    const eff = effectiveTable(this.desired.values(), this.overlays(), this.quorum, this.owners);
+    for (const c of eff.conflicts) this.log.error(c, 'virtual service left out: another one has the same address, port and protocol (or mark)');
+    for (const id of new Set([...this.quorum.keys(), ...eff.quorum.keys()])) this.noteQuorum(id, eff.quorum.get(id));
+    this.owners = eff.owners;
+    return { current, wanted: eff.table, keys: null };
+  }
+
+  private noteQuorum(id: string, up: boolean | undefined): void {
+    const before = this.quorum.get(id);
+    if (up === undefined) {
+      this.quorum.delete(id);
+      return;
+    }
+    if (before !== undefined && before !== up) this.log.warn({ virtualService: id, quorum: up ? 'up' : 'lost' }, up ? 'quorum regained' : 'quorum lost');
+    this.quorum.set(id, up);
+  }
+
   private async operatorCommand(ref: RealServerRef, drain: boolean): Promise<CommandReply> {
     const vs = this.desired.get(ref.virtualService);
     if (!vs) return errorReply('NOT_FOUND', `virtual service ${ref.virtualService} is not in this director's desired state`);
@@ -252,10 +315,11 @@ export class Reconciler {
     const was = this.drained.has(key);
     if (drain) this.drained.add(key);
     else this.drained.delete(key);
+    this.dirty.add(vs.id);
     this.log.info({ virtualService: vs.id, address: ref.address, port: ref.port, reason: ref.reason }, drain ? 'real server drained' : 'real server enabled');
     let result: PassResult;
     try {
-      result = await this.reconcileNow();
+      result = await this.enqueue(() => this.pass());
     } catch (err) {
       this.log.error({ err }, 'pass after an operator command failed');
       return errorReply('UNAVAILABLE', `the kernel table could not be updated: ${err instanceof Error ? err.message : String(err)}`);
@@ -281,6 +345,7 @@ export class Reconciler {
     this.enqueue(work).catch((err: unknown) => {
       this.log.error({ err }, `${what} failed; retrying`);
       this.current = null;
+      this.fullPass = true;
       this.armRetry();
     });
   }
@@ -297,7 +362,7 @@ export class Reconciler {
   private armRetry(): void {
     if (this.stopped) return;
     clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.runQueued('reconcile retry', () => this.pass()), this.retryMs);
+    this.wakeTimer = setTimeout(() => this.runQueued('reconcile retry', () => ((this.fullPass = true), this.pass())), this.retryMs);
     this.wakeTimer.unref?.();
   }
 
@@ -306,7 +371,7 @@ export class Reconciler {
     if (this.drainStarted.size === 0 || this.stopped) return;
     const due = Math.min(...this.drainStarted.values()) + this.drainMs;
     clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.runQueued('reconcile pass', () => this.pass()), Math.max(0, due - now));
+    this.wakeTimer = setTimeout(() => this.runQueued('reconcile pass', () => ((this.fullPass = true), this.pass())), Math.max(0, due - now));
     this.wakeTimer.unref?.();
   }
 

@@ -26,7 +26,7 @@ const { values } = parseArgs({
   },
 });
 const reps = Number(values.reps);
-const sizes = (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = values.sizes === 'none' ? [] : (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
 
 if (process.env.FULCRUM_LAB !== '1') {
   process.stderr.write('bench ipvs: run me inside the lab (npm run bench -- ipvs)\n');
