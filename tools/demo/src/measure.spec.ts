@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, unitCommand } from './cluster.js';
+import { outageSince, parseProbe, parseWrk } from './measure.js';
+
+describe('outageSince', () => {
+  const rec = (t: number, body?: string) => (body ? { t, ms: 2, body } : { t, ms: 1000, err: 'TIMEOUT' });
+  const records = [rec(0, 'rs1'), rec(20, 'rs2'), rec(40), rec(1060), rec(2080, 'rs2'), rec(2100, 'rs2')];
+
+  it('measures the client outage between successful answers and the failures after the event', () => {
+    const o = outageSince(records, 30);
+    expect(o.failures).toBe(2);
+    expect(o.longestGap).toBe(2082 - 22);
+    expect(o.lastFailureAfter).toBe(2060 - 30);
+    expect(o.split).toEqual({ rs2: 2 });
+    expect(o.requests).toBe(4);
+  });
+
+  it('sees no outage when every request is answered', () => {
+    const ok = [rec(0, 'rs1'), rec(20, 'rs1'), rec(40, 'rs2')];
+    expect(outageSince(ok, 10)).toMatchObject({ failures: 0, lastFailureAfter: 0, longestGap: 20 });
+  });
+
+  it('reads the probe output, skipping lines that are not records', () => {
+    expect(parseProbe('noise\n{"t":1,"ms":2,"body":"rs1"}\n')).toEqual([{ t: 1, ms: 2, body: 'rs1' }]);
+  });
+});
+
+describe('parseWrk', () => {
+  it('takes requests/s and counts socket errors and non-2xx answers', () => {
+    const text = [
+      'Running 5s test @ http://10.99.0.100/',
+      '  1 threads and 4 connections',
+      '  5321 requests in 5.00s, 1.10MB read',
+      '  Socket errors: connect 0, read 2, write 0, timeout 1',
+      '  Non-2xx or 3xx responses: 4',
+      'Requests/sec:   1064.20',
+    ].join('\n');
+    expect(parseWrk(text)).toEqual({ requestsPerSecond: 1064.2, requests: 5321, errors: 7 });
+  });
+
+  it('refuses output without a summary', () => {
+    expect(() => parseWrk('unable to connect to 10.99.0.100:80 Connection refused')).toThrow('wrk printed no summary');
+  });
+});
+
+describe('unitCommand', () => {
+  it("runs the unit's ExecStart with this checkout and the node's demo config", () => {
+    const unit = readFileSync(`${repoRoot}deploy/systemd/fulcrum-vrrp-agent.service`, 'utf8');
+    const { argv, env } = unitCommand(unit, 'vrrp-agent', 'director2', '/repo/');
+    expect(argv).toEqual([process.execPath, '/repo/apps/vrrp-agent/bin/vrrp-agent.mjs', '--config', '/repo/deploy/demo/director2/vrrp-agent.yaml']);
+    expect(env).toEqual({ NODE_ENV: 'production' });
+  });
+});
