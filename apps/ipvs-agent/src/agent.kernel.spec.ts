@@ -117,7 +117,9 @@ describe('ipvs-agent processes: director and real servers', () => {
     execFileSync('ip', ['netns', 'exec', t.ns('director1'), 'ipvsadm', '-e', '-t', `${A.drVip}:80`, '-r', `${A.rs1}:80`, '-g', '-w', '9']);
     // No check that the edit is visible: with a 1 s drift check the agent may repair it first.
     await eventually('the drift is repaired', async () => (ipvsadmSave() === good ? true : undefined), 30_000);
-    expect(agents.at(-1)?.lines.some((l) => l.msg === 'kernel table changed outside the agent' && l.change === 'editDestination')).toBe(true);
+    // The log line may still be in the pipe: wait for it rather than look once.
+    const director = agents.at(-1) as RunningBin;
+    await director.waitForLine((l) => l.msg === 'kernel table changed outside the agent' && l.change === 'editDestination', 30_000);
   });
 
   it('a restarted director makes no kernel writes', async () => {
