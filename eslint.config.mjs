@@ -7,6 +7,8 @@ import tseslint from 'typescript-eslint';
 
 const kernelPackages = ['netlink', 'koffi'];
 
+const scopes = (allowTesting, ...tags) => (allowTesting ? [...tags, 'scope:lab'] : tags);
+
 const boundaries = (allowTesting) => [
   'error',
   {
@@ -14,10 +16,10 @@ const boundaries = (allowTesting) => [
     allow: [],
     depConstraints: [
       // Only the kernel library may load the native packages that talk to the kernel.
-      { sourceTag: 'type:kernel', onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing'] : ['type:lib'] },
+      { sourceTag: 'type:kernel', onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing', 'type:tool'] : ['type:lib'] },
       {
         sourceTag: 'type:lib',
-        onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing'] : ['type:lib'],
+        onlyDependOnLibsWithTags: allowTesting ? ['type:lib', 'type:testing', 'type:tool'] : ['type:lib'],
         bannedExternalImports: kernelPackages,
       },
       {
@@ -37,11 +39,12 @@ const boundaries = (allowTesting) => [
         onlyDependOnLibsWithTags: ['type:lib', 'type:kernel', 'type:testing', 'type:tool', 'type:app'],
         bannedExternalImports: kernelPackages,
       },
-      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-      { sourceTag: 'scope:director', onlyDependOnLibsWithTags: ['scope:shared', 'scope:director'] },
-      { sourceTag: 'scope:backend', onlyDependOnLibsWithTags: ['scope:shared', 'scope:backend'] },
-      { sourceTag: 'scope:data', onlyDependOnLibsWithTags: ['scope:shared', 'scope:data'] },
-      { sourceTag: 'scope:control', onlyDependOnLibsWithTags: ['scope:shared', 'scope:control'] },
+      // Specs may also use the lab (kernel specs build their namespaces with its topologies).
+      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: scopes(allowTesting, 'scope:shared') },
+      { sourceTag: 'scope:director', onlyDependOnLibsWithTags: scopes(allowTesting, 'scope:shared', 'scope:director') },
+      { sourceTag: 'scope:backend', onlyDependOnLibsWithTags: scopes(allowTesting, 'scope:shared', 'scope:backend') },
+      { sourceTag: 'scope:data', onlyDependOnLibsWithTags: scopes(allowTesting, 'scope:shared', 'scope:data') },
+      { sourceTag: 'scope:control', onlyDependOnLibsWithTags: scopes(allowTesting, 'scope:shared', 'scope:control') },
       { sourceTag: 'scope:lab', onlyDependOnLibsWithTags: ['*'] },
     ],
   },

@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kernel specs build their namespaces with the lab's topologies
 import { buildTopology, httpGetMany, modprobe, natAddresses as a, natTopology, requireLab, startNginx, tally, type LabProcess, type Topology } from '@fulcrum/lab';
 import { appBin } from '@fulcrum/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectBus, openStore } from '@fulcrum/bus';
 import type { Bus } from '@fulcrum/bus';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kernel specs build their namespaces with the lab's topologies
 import { buildTopology, httpGetMany, modprobe, requireLab, startNginx, tally, type Topology } from '@fulcrum/lab';
 import { appBin, startBin, type RunningBin } from '@fulcrum/runtime/testing';
 import { desiredBucket, virtualService } from '@fulcrum/schemas';

@@ -4,7 +4,6 @@ import type { IpvsControl } from '@fulcrum/netlink';
 import { NetlinkIpvs, dumpToTable } from '@fulcrum/netlink';
 import type { VirtualService } from '@fulcrum/schemas';
 import { virtualService } from '@fulcrum/schemas';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- kernel specs build their namespaces with the lab's topologies
 import { buildTopology, httpGetMany, modprobe, natAddresses as a, natTopology, requireLab, startNginx, tally, type Topology } from '@fulcrum/lab';
 import { memoryLogger } from '@fulcrum/testing';
 import type { z } from 'zod';
