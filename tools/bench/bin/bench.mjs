@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const BENCHMARKS = {
+  dataplane: {
+    script: 'tools/bench/src/dataplane/run.ts',
+    summary: 'requests/s through the VIP (DR) vs straight to one real server, same wrk run length',
+  },
   ipvs: {
     script: 'tools/bench/src/ipvs/run.ts',
     summary: 'table load (ipvsadm-restore vs ipvs-agent), one weight change from KV to kernel, no-op reconcile; options: --reps N, --sizes 1000x10,10000x5',
