@@ -318,7 +318,7 @@ export class VrrpRouter {
 
   private announceOnce(): void {
     for (const v of this.vips) {
-      if (v.address.includes(':')) continue; // unsolicited NA is not implemented yet
+      if (v.address.includes(':')) continue; // IPv6 VIPs are refused when the instance is configured (no neighbour-advertisement sender)
       try {
         this.deps.io.announcer(v.link).announce(v.address);
         this.deps.metrics.garpSent.inc({ instance: this.id });
