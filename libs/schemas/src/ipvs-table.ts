@@ -108,3 +108,21 @@ export function serviceId(key: IpvsServiceKey): string {
 export function destinationId(d: Pick<IpvsDestination, 'address' | 'port'>): string {
   return `${d.address}|${d.port}`;
 }
+
+/**
+ * One change to an IPVS table: one netlink write, or one ipvsadm command. The kernel library applies
+ * these, the formats library prints and parses them, and the ipvs-agent's diff produces them.
+ */
+export type IpvsOp =
+  | { op: 'addService'; service: IpvsService }
+  | { op: 'editService'; service: IpvsService }
+  | { op: 'deleteService'; key: IpvsServiceKey }
+  | { op: 'addDestination'; key: IpvsServiceKey; destination: IpvsDestination }
+  | { op: 'editDestination'; key: IpvsServiceKey; destination: IpvsDestination }
+  | { op: 'deleteDestination'; key: IpvsServiceKey; destination: Pick<IpvsDestination, 'address' | 'port'> }
+  /** Zero the counters of one service or of all; no change to the table itself. */
+  | { op: 'zero'; key?: IpvsServiceKey }
+  /** `ipvsadm -C`: remove every service. */
+  | { op: 'flush' }
+  /** `ipvsadm --set tcp tcpfin udp`; not part of the table either. */
+  | { op: 'setTimeouts'; timeouts: IpvsTimeouts };

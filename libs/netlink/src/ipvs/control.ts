@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import type { IpvsDestination, IpvsService, IpvsServiceKey, IpvsTable, IpvsTimeouts } from '@fulcrum/schemas';
+import type { IpvsDestination, IpvsOp, IpvsService, IpvsServiceKey, IpvsTable, IpvsTimeouts } from '@fulcrum/schemas';
 import { createGenericNetlink, genl } from 'netlink';
 import { GenlChannel, NetlinkRequestError } from '../genl-channel.js';
 import type { GenlChannelOptions } from '../genl-channel.js';
@@ -30,17 +30,8 @@ import {
 import type { IpvsOpName } from './errors.js';
 import { IpvsError, IpvsUnavailableError, SchedulerUnavailableError } from './errors.js';
 
-/** One write to the IPVS table, for apply(). */
-export type IpvsOp =
-  | { op: 'addService'; service: IpvsService }
-  | { op: 'editService'; service: IpvsService }
-  | { op: 'deleteService'; key: IpvsServiceKey }
-  | { op: 'addDestination'; key: IpvsServiceKey; destination: IpvsDestination }
-  | { op: 'editDestination'; key: IpvsServiceKey; destination: IpvsDestination }
-  | { op: 'deleteDestination'; key: IpvsServiceKey; destination: Pick<IpvsDestination, 'address' | 'port'> }
-  | { op: 'zero'; key?: IpvsServiceKey }
-  | { op: 'flush' }
-  | { op: 'setTimeouts'; timeouts: IpvsTimeouts };
+/** One write to the IPVS table, for apply(): the contract's IpvsOp. */
+export type { IpvsOp };
 
 export type IpvsOpResult = { op: IpvsOp; ok: true } | { op: IpvsOp; ok: false; error: IpvsError };
 
