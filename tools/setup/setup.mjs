@@ -3,6 +3,7 @@
 //   - Debian packages the tests and the demo use (installed only when missing, daemons not auto-started)
 //   - npm packages (npm ci, only when package-lock.json changed since the last install)
 //   - the lab kernel and initramfs (tools/lab/prepare.mjs), unless --no-lab
+//   - the apps' bundles that deploy/systemd runs (tools/setup/build.mjs), rebuilt when a source is newer
 // Plain Node with no dependencies: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -103,6 +104,8 @@ try {
   installDebian();
   installNpm();
   if (!args.has('--no-lab')) await prepareLab();
+  const { build } = await import('./build.mjs');
+  await build({ log });
 } catch (err) {
   log(`failed: ${err.message}`);
   process.exit(1);
