@@ -104,6 +104,64 @@ describe('checkDesiredState', () => {
   });
 });
 
+describe('checkDesiredState: replication pools', () => {
+  const pool = (id: string, port: number, servers: [string, number][]) =>
+    d({
+      kind: 'virtual-service',
+      id,
+      match: { kind: 'address', protocol: 'tcp', address: '10.0.0.20', port },
+      forwarding: 'nat',
+      realServers: servers.map(([address, p]) => ({ address, port: p })),
+    });
+  const cluster = (patch: Record<string, unknown>) =>
+    d({
+      kind: 'replication-cluster',
+      id: 'db',
+      engine: 'mariadb',
+      nodes: [
+        { name: 'db1', address: '10.0.4.1', port: 3306, role: 'primary' },
+        { name: 'db2', address: '10.0.4.2', port: 3306, role: 'replica' },
+      ],
+      credentials: { user: 'monitor' },
+      monitorHosts: ['db1'],
+      ...patch,
+    });
+
+  it('accepts a write pool over every node and a read pool over the replica', () => {
+    const reads = pool('db-read', 3306, [['10.0.4.2', 3306]]);
+    const writes = pool('db-write', 3307, [
+      ['10.0.4.1', 3306],
+      ['10.0.4.2', 3306],
+    ]);
+    const c = cluster({ readPool: { virtualService: 'db-read' }, writePool: { virtualService: 'db-write' } });
+    expect(checkDesiredState([...hosts, reads, writes, c])).toEqual([]);
+    expect(referencesTo([reads, writes, c], writes)).toEqual(['replication.db']);
+  });
+
+  it('the write pool exists, holds the primary, and nothing that is not a node', () => {
+    const c = cluster({ writePool: { virtualService: 'db-write' } });
+    expect(checkDesiredState([...hosts, c])).toEqual([{ path: 'replication.db.writePool.virtualService', message: 'virtual service "db-write" does not exist' }]);
+    const stranger = pool('db-write', 3307, [
+      ['10.0.4.2', 3306],
+      ['10.0.4.9', 3306],
+    ]);
+    expect(checkDesiredState([...hosts, stranger, c])).toEqual([
+      { path: 'replication.db.nodes[0]', message: 'primary 10.0.4.1 port 3306 is not a real server of the write pool "db-write"' },
+      {
+        path: 'replication.db.writePool.virtualService',
+        message: 'real server 10.0.4.9 port 3306 of "db-write" is not a node of the cluster: it would take writes without being the primary',
+      },
+    ]);
+  });
+
+  it('a read pool must reach the replica on its own port (ipvs-agent weighs the real server at the node\'s address and port)', () => {
+    const reads = pool('db-read', 3306, [['10.0.4.2', 3307]]);
+    expect(checkDesiredState([...hosts, reads, cluster({ readPool: { virtualService: 'db-read' } })])).toEqual([
+      { path: 'replication.db.nodes[1]', message: 'replica 10.0.4.2 port 3306 is not a real server of the read pool "db-read"' },
+    ]);
+  });
+});
+
 describe('referencesTo', () => {
   it('lists what deleting an object would break', () => {
     const objects = [...hosts, web, vrrp('vi-1', { trackVirtualServices: [{ virtualService: 'web' }] })];

@@ -89,16 +89,38 @@ export function checkDesiredState(objects: DesiredObject[]): FormattedIssue[] {
 
   for (const c of byKind(objects, 'replication-cluster')) {
     c.monitorHosts.forEach((name, i) => needHost(c, ['monitorHosts', i], name, 'data'));
+    // The pools are matched to nodes by address and port: that is how ipvs-agent finds the real server to weigh.
+    const inPool = (vs: DesiredOf<'virtual-service'>, n: { address: string; port: number }) =>
+      vs.realServers.some((rs) => rs.address === n.address && rs.port === n.port);
     if (c.readPool) {
       const vs = services.get(c.readPool.virtualService);
       if (!vs) {
         issues.push(issueAt(c, ['readPool', 'virtualService'], `virtual service "${c.readPool.virtualService}" does not exist`));
       } else {
         c.nodes.forEach((n, i) => {
-          if (n.role === 'replica' && !vs.realServers.some((rs) => rs.address === n.address)) {
-            issues.push(issueAt(c, ['nodes', i], `replica ${n.address} is not a real server of the read pool "${vs.id}"`));
+          if (n.role === 'replica' && !inPool(vs, n)) {
+            issues.push(issueAt(c, ['nodes', i], `replica ${n.address} port ${n.port} is not a real server of the read pool "${vs.id}"`));
           }
         });
+      }
+    }
+    if (c.writePool) {
+      const vs = services.get(c.writePool.virtualService);
+      if (!vs) {
+        issues.push(issueAt(c, ['writePool', 'virtualService'], `virtual service "${c.writePool.virtualService}" does not exist`));
+      } else {
+        c.nodes.forEach((n, i) => {
+          if (n.role === 'primary' && !inPool(vs, n)) {
+            issues.push(issueAt(c, ['nodes', i], `primary ${n.address} port ${n.port} is not a real server of the write pool "${vs.id}"`));
+          }
+        });
+        for (const rs of vs.realServers) {
+          if (!c.nodes.some((n) => n.address === rs.address && n.port === rs.port)) {
+            issues.push(
+              issueAt(c, ['writePool', 'virtualService'], `real server ${rs.address} port ${rs.port} of "${vs.id}" is not a node of the cluster: it would take writes without being the primary`),
+            );
+          }
+        }
       }
     }
   }
@@ -113,7 +135,7 @@ export function referencesTo(objects: DesiredObject[], target: DesiredObject): s
     const uses =
       (target.kind === 'virtual-service' &&
         ((o.kind === 'vrrp-instance' && o.trackVirtualServices.some((t) => t.virtualService === id)) ||
-          (o.kind === 'replication-cluster' && o.readPool?.virtualService === id))) ||
+          (o.kind === 'replication-cluster' && (o.readPool?.virtualService === id || o.writePool?.virtualService === id)))) ||
       (target.kind === 'host' &&
         ((o.kind === 'vrrp-instance' && id in o.priorities) ||
           (o.kind === 'session-store' && o.hosts.includes(id)) ||

@@ -92,6 +92,31 @@ describe('replication cluster', () => {
     expect(problemsOf(replicationCluster, { ...base(), nodes: [nodes[0]] })).toEqual([{ path: 'nodes', message: 'needs a primary and at least one replica' }]);
   });
 
+  it('Sentinel names the group for Redis only, with at least one sentinel on 26379 by default', () => {
+    const sentinel = { masterName: 'sessions', sentinels: [{ address: '10.0.4.9' }], sentinelPassword: 's3cret' };
+    expect(replicationCluster.parse({ ...base(), engine: 'redis', sentinel }).sentinel).toEqual({ ...sentinel, sentinels: [{ address: '10.0.4.9', port: 26379 }] });
+    expect(problemsOf(replicationCluster, { ...base(), sentinel })).toEqual([{ path: 'sentinel', message: 'is for redis clusters only (engine is mariadb)' }]);
+    expect(problemsOf(replicationCluster, { ...base(), engine: 'redis', sentinel: { masterName: 'my master', sentinels: [] } })).toEqual([
+      { path: 'sentinel.masterName', message: 'must be a Sentinel master name (letters, digits, . _ -)' },
+      { path: 'sentinel.sentinels', message: 'needs at least one sentinel' },
+    ]);
+  });
+
+  it('a write pool is a virtual service of its own, not the read pool', () => {
+    expect(replicationCluster.parse({ ...base(), readPool: { virtualService: 'db-read' }, writePool: { virtualService: 'db-write' } }).writePool).toEqual({
+      virtualService: 'db-write',
+    });
+    expect(problemsOf(replicationCluster, { ...base(), readPool: { virtualService: 'db' }, writePool: { virtualService: 'db' } })).toEqual([
+      { path: 'writePool.virtualService', message: '"db" is the read pool too: the write pool holds the primary only, the read pool the replicas' },
+    ]);
+    expect(problemsOf(replicationCluster, { ...base(), writePool: { virtualService: 'DB Write' } })).toEqual([
+      {
+        path: 'writePool.virtualService',
+        message: 'must be 1-63 characters of lowercase letters, digits and "-", starting and ending with a letter or digit (no dots, spaces or capitals)',
+      },
+    ]);
+  });
+
   it('MySQL/MariaDB need a user; Redis does not', () => {
     expect(problemsOf(replicationCluster, { ...base(), credentials: undefined })).toEqual([
       { path: 'credentials.user', message: 'is required to log in to mariadb' },

@@ -104,6 +104,6 @@ describe('JSON Schema for the API documentation', () => {
       for (const [k, v] of Object.entries(node)) walk(v, k);
     };
     walk(JSON.parse(text), '');
-    expect(writeOnly.sort()).toEqual(['clientPassword', 'password', 'password', 'password', 'sentinelPassword']);
+    expect(writeOnly.sort()).toEqual(['clientPassword', 'password', 'password', 'password', 'sentinelPassword', 'sentinelPassword']);
   });
 });

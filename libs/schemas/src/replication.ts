@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { ipAddr, secret, seconds, servicePort, slug } from './primitives.js';
+import { endpointWithDefaultPort, ipAddr, secret, seconds, servicePort, slug } from './primitives.js';
 
 // A replication cluster watched by the replication-monitor: MySQL/MariaDB primary/replica or Redis
-// master/replica. A replica that is broken or too far behind loses its weight in the read pool's virtual service.
+// master/replica. A replica that is broken or too far behind loses its weight in the read pool's virtual service;
+// the write pool's virtual service keeps weight only on the primary the monitor observes, so it follows a
+// promotion (done by the DBA or by Sentinel, never by Fulcrum).
 
 export const REPLICATION_DEFAULTS = {
   /** Seconds between checks of each node. */
@@ -22,6 +24,22 @@ export const replicationNode = z
   .strict();
 export type ReplicationNode = z.infer<typeof replicationNode>;
 
+/** A pool governed by the cluster: the virtual service whose real servers are the cluster's nodes. */
+const pool = z.object({ virtualService: slug }).strict();
+
+/** The monitored master's name in Sentinel (`sentinel monitor <name> ...`). */
+export const sentinelMasterName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Sentinel master name (letters, digits, . _ -)' });
+
+/** Redis only: the Sentinel group whose answer decides which node is the primary. */
+export const replicationSentinel = z
+  .object({
+    masterName: sentinelMasterName,
+    sentinels: z.array(endpointWithDefaultPort(26379)).min(1, { message: 'needs at least one sentinel' }),
+    sentinelPassword: secret().optional(),
+  })
+  .strict();
+export type ReplicationSentinel = z.infer<typeof replicationSentinel>;
+
 export const replicationClusterObject = z
   .object({
     kind: z.literal('replication-cluster'),
@@ -40,7 +58,14 @@ export const replicationClusterObject = z
       .strict()
       .default({ warnSeconds: REPLICATION_DEFAULTS.warnLagSeconds, maxSeconds: REPLICATION_DEFAULTS.maxLagSeconds }),
     /** The virtual service whose real servers are the replicas: a lagging or broken replica gets weight 0 there. */
-    readPool: z.object({ virtualService: slug }).strict().optional(),
+    readPool: pool.optional(),
+    /**
+     * The virtual service for writes: only the primary the monitor observes keeps its weight there, every other node
+     * gets weight 0, so writes follow a failover. Its real servers are nodes of the cluster (any that may be promoted).
+     */
+    writePool: pool.optional(),
+    /** Redis: ask these Sentinels which node is the primary (`SENTINEL get-master-addr-by-name`). */
+    sentinel: replicationSentinel.optional(),
     /** Data hosts that run the monitor. */
     monitorHosts: z.array(slug).min(1, { message: 'needs at least one data host to run the monitor' }),
   })
@@ -64,6 +89,16 @@ export const replicationCluster = replicationClusterObject.superRefine((c, ctx) 
   });
   if (c.lag.warnSeconds > c.lag.maxSeconds) {
     ctx.addIssue({ code: 'custom', path: ['lag', 'warnSeconds'], message: `(${c.lag.warnSeconds}) must not exceed maxSeconds (${c.lag.maxSeconds})` });
+  }
+  if (c.sentinel && c.engine !== 'redis') {
+    ctx.addIssue({ code: 'custom', path: ['sentinel'], message: `is for redis clusters only (engine is ${c.engine})` });
+  }
+  if (c.readPool && c.writePool && c.readPool.virtualService === c.writePool.virtualService) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['writePool', 'virtualService'],
+      message: `"${c.writePool.virtualService}" is the read pool too: the write pool holds the primary only, the read pool the replicas`,
+    });
   }
   if (c.engine !== 'redis' && c.credentials?.user === undefined) {
     ctx.addIssue({ code: 'custom', path: ['credentials', 'user'], message: `is required to log in to ${c.engine}` });

@@ -113,7 +113,7 @@ describe('seed 001: seven hosts, sessions in Redis, MySQL master/slave read pool
     if (pool?.kind !== 'virtual-service') throw new Error('seed changed');
     pool.realServers = [{ address: '192.168.60.103', port: 3306 }];
     expect(checkDesiredState(parseAll(inputs))).toEqual([
-      { path: 'replication.mysql.nodes[1]', message: 'replica 192.168.60.104 is not a real server of the read pool "mysql-read"' },
+      { path: 'replication.mysql.nodes[1]', message: 'replica 192.168.60.104 port 3306 is not a real server of the read pool "mysql-read"' },
     ]);
   });
 
