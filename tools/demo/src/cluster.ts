@@ -48,8 +48,7 @@ export function unitCommand(unitText: string, service: string, node: string, roo
   const env: Record<string, string> = {};
   for (const l of unitText.split('\n')) {
     const m = /^Environment=([A-Z_]+)=(.*)$/.exec(l.trim());
-    // TMPDIR points at systemd's cache directory; the demo keeps tsx's cache where the host warmed it.
-    if (m && m[1] !== 'TMPDIR') env[m[1] as string] = m[2] as string;
+    if (m) env[m[1] as string] = m[2] as string;
   }
   return { argv, env };
 }
@@ -194,7 +193,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const cluster: Cluster = {
     t,
     async fulcrumctl(args) {
-      const cli = `${repoRoot}apps/cli/bin/fulcrumctl.mjs`;
+      // The bundle, as for the services: the tsx bin would compile the CLI in the slow guest on every call.
+      const cli = `${repoRoot}apps/cli/dist/main.mjs`;
       const { stdout } = await t.exec('control', [process.execPath, cli, ...args, '--config', `${demoDir}/fulcrumctl.yaml`], { timeoutMs: 180_000 });
       return stdout;
     },

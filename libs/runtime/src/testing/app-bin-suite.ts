@@ -63,6 +63,15 @@ export function describeAppBin(suite: AppBinSuite): void {
       }
     });
 
+    it('has a bundle (what deploy/systemd runs) that accepts the example config', async () => {
+      // Made by `npm run build` (setup runs it); a bundling mistake such as a module esbuild cannot inline shows here.
+      const bundle = join(repoRoot, 'apps', suite.app, 'dist', 'main.mjs');
+      const r = await runBin(bundle, ['--config', example, '--check-config']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/configuration OK/);
+    });
+
     if (suite.badInput) {
       it('refuses an unknown option with exit code 2', async () => {
         const opt = await runBin(bin, ['--bogus']);

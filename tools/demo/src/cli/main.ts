@@ -7,12 +7,9 @@ import { addresses, repoRoot, startCluster } from '../cluster.js';
 import { importKeepalived, waitReady } from '../setup.js';
 import { runScenario, summaryTable, type ScenarioOptions } from '../scenario.js';
 
-// `npm run demo [-- --keep]`. On the host: warm tsx's compile cache (the guest sees the host's /tmp, and
-// compiling in the slow guest costs minutes), then run this same command inside the lab VM. In the VM:
+// `npm run demo [-- --keep]`. On the host: bring the services' bundles up to date (what the units run;
+// `npm run demo` has already done it through setup), then run this same command inside the lab VM. In the VM:
 // build the seeds' cluster, import the seed's keepalived.conf through config-api, run the seed's tests.
-
-const APPS = ['config-api', 'ipvs-agent', 'vrrp-agent', 'health-checker', 'cli'];
-const binOf = (app: string) => `${repoRoot}apps/${app}/bin/${app === 'cli' ? 'fulcrumctl' : app}.mjs`;
 export const API_HOST_PORT = 9780;
 
 function run(argv: string[], opts: { quiet?: boolean } = {}): Promise<number> {
@@ -25,8 +22,7 @@ function run(argv: string[], opts: { quiet?: boolean } = {}): Promise<number> {
 
 async function host(args: string[]): Promise<number> {
   const keep = args.includes('--keep');
-  process.stderr.write('demo: compiling the services once on the host (the lab guest reuses the cache)\n');
-  await Promise.all(APPS.map((a) => run([process.execPath, binOf(a), '--version'], { quiet: true })));
+  if ((await run([process.execPath, `${repoRoot}tools/setup/build.mjs`])) !== 0) return 1;
   // Every process's output, kept after the VM is gone.
   const logDir = mkdtempSync(join(tmpdir(), 'fulcrum-demo-logs-'));
   const lab = [
@@ -88,7 +84,7 @@ async function guest(args: string[]): Promise<number> {
     say(ok ? 'every step met its expectation' : `${results.filter((r) => !r.ok).length} step(s) failed`);
     if (keep) {
       await c.exposeApi();
-      say(`the lab stays up: on the host, FULCRUMCTL_API__URL=http://127.0.0.1:${API_HOST_PORT} FULCRUMCTL_API__TOKEN=<token in deploy/demo/fulcrumctl.yaml> node apps/cli/bin/fulcrumctl.mjs ls; Ctrl-C stops it`);
+      say(`the lab stays up: on the host, FULCRUMCTL_API__URL=http://127.0.0.1:${API_HOST_PORT} FULCRUMCTL_API__TOKEN=<token in deploy/demo/fulcrumctl.yaml> npx fulcrumctl ls; Ctrl-C stops it`);
       await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
     }
     return ok ? 0 : 1;
