@@ -4,9 +4,11 @@
 // starts without compiling TypeScript and reads one file instead of hundreds, which is what makes the
 // services start in seconds in the lab VM (a guest under software emulation reading the host over 9p).
 //
-// netlink and koffi are native addons: they stay outside the bundle and load from node_modules, as does
-// pino-pretty (loaded on demand for a terminal). A bundle is rebuilt only when a source file is newer.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// Some packages stay outside the bundle and load from node_modules at run time: netlink and koffi (native
+// addons), pino-pretty (loaded on demand for a terminal), and the packages that find their own files through
+// __dirname, which an ES module bundle does not have (swagger-ui's static files, ioredis's package.json, pino's
+// transport workers). A bundle is rebuilt only when a source file is newer.
+import { existsSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,9 +34,9 @@ function newestSource() {
   return newest;
 }
 
-export async function build({ log = () => undefined, force = false } = {}) {
+export async function build({ log = () => undefined, force = false, only = apps } = {}) {
   const newest = newestSource();
-  const stale = apps.filter((a) => {
+  const stale = only.filter((a) => {
     const out = join(root, 'apps', a, 'dist', 'main.mjs');
     return force || !existsSync(out) || statSync(out).mtimeMs < newest;
   });
@@ -51,7 +53,7 @@ export async function build({ log = () => undefined, force = false } = {}) {
         format: 'esm',
         target: 'node20',
         tsconfig: join(root, 'tsconfig.base.json'),
-        external: ['netlink', 'koffi', 'pino-pretty'],
+        external: ['netlink', 'koffi', 'pino-pretty', 'pino', '@fastify/swagger', '@fastify/swagger-ui', 'ioredis'],
         // Bundled CommonJS packages call require(); an ES module has none of its own.
         banner: { js: "import { createRequire as __fulcrumRequire } from 'node:module'; const require = __fulcrumRequire(import.meta.url);" },
         sourcemap: 'linked',
@@ -59,13 +61,27 @@ export async function build({ log = () => undefined, force = false } = {}) {
       }),
     ),
   );
+  for (const a of stale) {
+    const out = join(root, 'apps', a, 'dist', 'main.mjs');
+    const text = readFileSync(out, 'utf8');
+    const m = /\b__(dirname|filename)\b/.exec(text);
+    if (m) {
+      const from = [...text.slice(0, m.index).matchAll(/^\/\/ (node_modules\/\S+)/gm)].at(-1)?.[1] ?? 'an unknown file';
+      unlinkSync(out);
+      throw new Error(`apps/${a}: ${from} uses ${m[0]}, which the bundle lacks: add its package to "external" in tools/setup/build.mjs`);
+    }
+  }
   log(`built ${stale.join(', ')} into apps/*/dist/main.mjs in ${Date.now() - started} ms`);
   return stale;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
-    await build({ log: (m) => process.stderr.write(`build: ${m}\n`), force: process.argv.includes('--force') });
+    // `build.mjs [--force] [app ...]`: only the named apps, when given.
+    const named = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+    const unknown = named.filter((a) => !apps.includes(a));
+    if (unknown.length) throw new Error(`unknown app ${unknown[0]}; apps: ${apps.join(' ')}`);
+    await build({ log: (m) => process.stderr.write(`build: ${m}\n`), force: process.argv.includes('--force'), only: named.length ? named : apps });
   } catch (err) {
     process.stderr.write(`build: failed: ${err.message}\n`);
     process.exit(1);

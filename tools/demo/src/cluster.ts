@@ -95,7 +95,11 @@ export interface Cluster {
 export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    // A DemoError from the probe is an answer (e.g. the process exited): give up at once.
+    const v = await probe().catch((err: unknown) => {
+      if (err instanceof DemoError) throw err;
+      return undefined;
+    });
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new DemoError(`${what}: not within ${Math.round(timeoutMs / 1000)} s`);
     await sleep(everyMs);

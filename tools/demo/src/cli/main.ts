@@ -11,6 +11,8 @@ import { runScenario, summaryTable, type ScenarioOptions } from '../scenario.js'
 // `npm run demo` has already done it through setup), then run this same command inside the lab VM. In the VM:
 // build the seeds' cluster, import the seed's keepalived.conf through config-api, run the seed's tests.
 export const API_HOST_PORT = 9780;
+/** The apps the demo's cluster runs (their bundles). */
+const DEMO_APPS = ['cli', 'config-api', 'ipvs-agent', 'vrrp-agent', 'health-checker'];
 
 function run(argv: string[], opts: { quiet?: boolean } = {}): Promise<number> {
   return new Promise((resolve) => {
@@ -22,7 +24,7 @@ function run(argv: string[], opts: { quiet?: boolean } = {}): Promise<number> {
 
 async function host(args: string[]): Promise<number> {
   const keep = args.includes('--keep');
-  if ((await run([process.execPath, `${repoRoot}tools/setup/build.mjs`])) !== 0) return 1;
+  if ((await run([process.execPath, `${repoRoot}tools/setup/build.mjs`, ...DEMO_APPS])) !== 0) return 1;
   // Every process's output, kept after the VM is gone.
   const logDir = mkdtempSync(join(tmpdir(), 'fulcrum-demo-logs-'));
   const lab = [
