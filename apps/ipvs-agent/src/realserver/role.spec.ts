@@ -24,7 +24,11 @@ const SYSCTLS = {
   'net/ipv4/conf/lo/arp_ignore': '0',
   'net/ipv4/conf/all/arp_announce': '0',
   'net/ipv4/conf/lo/arp_announce': '0',
-  'net/ipv4/conf/tunl0/rp_filter': '1',
+  'net/ipv4/conf/all/rp_filter': '0',
+  'net/ipv4/conf/default/rp_filter': '0',
+  'net/ipv4/conf/eth0/rp_filter': '0',
+  // What Debian's systemd gives every device: loose.
+  'net/ipv4/conf/tunl0/rp_filter': '2',
 };
 
 function setup(statePath = join(mkdtempSync(join(tmpdir(), 'rs-role-')), 'state.json'), kernel = new InMemoryAddresses({ links: ['lo', 'eth0'], sysctls: SYSCTLS })) {
@@ -79,18 +83,56 @@ describe('RealServerRole', () => {
     expect(JSON.parse(readFileSync(statePath, 'utf8'))).toEqual({ addresses: [], sysctls: {}, tunnelUp: false });
   });
 
-  it('TUN: tunl0 created and up with loose rp_filter; taken down again when the last TUN VIP goes', async () => {
-    const { kernel, role } = setup();
-    await role.apply(vipsServedBy([vs('tun', '10.0.0.2', 'tun', ['10.0.1.1'])], ['10.0.1.1']));
+  it('TUN: tunl0 created and up with rp_filter 0 (loose drops on an address-less device); taken down again when the last TUN VIP goes', async () => {
+    const { kernel, role, statePath } = setup();
+    const tunVips = vipsServedBy([vs('tun', '10.0.0.2', 'tun', ['10.0.1.1'])], ['10.0.1.1']);
+    await role.apply(tunVips);
     expect(await kernel.link('tunl0')).toMatchObject({ up: true });
-    expect(kernel.sysctls.get('net/ipv4/conf/tunl0/rp_filter')).toBe('2');
+    expect(kernel.sysctls.get('net/ipv4/conf/tunl0/rp_filter')).toBe('0');
+    expect(kernel.sysctls.get('net/ipv4/conf/all/rp_filter')).toBe('0');
     expect((await kernel.addresses('lo')).map((a) => a.address)).toEqual(['10.0.0.2']);
+    // `all` was already 0: no other device needed anything.
+    expect(kernel.writes.filter((w) => w.includes('rp_filter'))).toEqual(['writeSysctl net/ipv4/conf/tunl0/rp_filter=0']);
+    const writes = kernel.writeCount;
+    expect(await setup(statePath, kernel).role.apply(tunVips)).toEqual([]);
+    expect(kernel.writeCount).toBe(writes);
     // Still serving a DR VIP: ARP settings stay, the tunnel goes.
     await role.apply(vipsServedBy([vs('dr', '10.0.0.1', 'dr', ['10.0.1.1'])], ['10.0.1.1']));
     expect(await kernel.link('tunl0')).toMatchObject({ up: false });
-    expect(kernel.sysctls.get('net/ipv4/conf/tunl0/rp_filter')).toBe('1');
+    expect(kernel.sysctls.get('net/ipv4/conf/tunl0/rp_filter')).toBe('2');
     expect(kernel.sysctls.get('net/ipv4/conf/lo/arp_ignore')).toBe('1');
     expect((await kernel.addresses('lo')).map((a) => a.address)).toEqual(['10.0.0.1']);
+  });
+
+  it('TUN on a host with strict rp_filter on all: all goes to 0 and every other device keeps its filter; all restored first on removal', async () => {
+    const kernel = new InMemoryAddresses({
+      links: ['lo', 'eth0', 'eth1', 'tunl0'],
+      sysctls: { ...SYSCTLS, 'net/ipv4/conf/all/rp_filter': '1', 'net/ipv4/conf/eth1/rp_filter': '2', 'net/ipv4/conf/tunl0/rp_filter': '0' },
+    });
+    const { role, statePath } = setup(undefined, kernel);
+    const tunVips = vipsServedBy([vs('tun', '10.0.0.2', 'tun', ['10.0.1.1'])], ['10.0.1.1']);
+    await role.apply(tunVips);
+    const rp = () => Object.fromEntries([...kernel.sysctls].filter(([k]) => k.endsWith('rp_filter')).map(([k, v]) => [k.split('/')[3], v]));
+    // eth1 was loose on its own (max(1, 2) = 2): it stays so; eth0 and new devices keep strict.
+    expect(rp()).toEqual({ all: '0', default: '1', eth0: '1', eth1: '2', tunl0: '0' });
+    // Devices first, all last: at no point is eth0 left unfiltered.
+    expect(kernel.writes.filter((w) => w.includes('rp_filter'))).toEqual([
+      'writeSysctl net/ipv4/conf/default/rp_filter=1',
+      'writeSysctl net/ipv4/conf/eth0/rp_filter=1',
+      'writeSysctl net/ipv4/conf/all/rp_filter=0',
+    ]);
+    const writes = kernel.writeCount;
+    expect(await setup(statePath, kernel).role.apply(tunVips)).toEqual([]);
+    expect(kernel.writeCount).toBe(writes);
+
+    kernel.writes.length = 0;
+    await role.apply(new Map());
+    expect(rp()).toEqual({ all: '1', default: '0', eth0: '0', eth1: '2', tunl0: '0' });
+    expect(kernel.writes.filter((w) => w.includes('rp_filter'))).toEqual([
+      'writeSysctl net/ipv4/conf/all/rp_filter=1',
+      'writeSysctl net/ipv4/conf/eth0/rp_filter=0',
+      'writeSysctl net/ipv4/conf/default/rp_filter=0',
+    ]);
   });
 
   it('leaves alone a VIP someone else put on lo', async () => {

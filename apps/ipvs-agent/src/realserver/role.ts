@@ -10,8 +10,7 @@ import type { Logger } from '@fulcrum/runtime';
 // The real-server role: what the seeds' `realserver` init script does by hand, kept true.
 // For every VIP this host serves by direct routing or an IPv4 tunnel: the VIP as /32 (/128) on lo,
 // arp_ignore=1 and arp_announce=2 on all and lo (the host must not answer ARP for the VIP), and
-// for TUN the ipip device tunl0 up with loose reverse-path filtering on it (the decapsulated
-// packet's source is the client, reachable only through the default route).
+// for TUN the ipip device tunl0 up with reverse-path filtering off for it (see rpFilterSysctls).
 // The agent records what it changed (addresses it added, sysctls with their previous values,
 // tunl0 brought up) in a state file, and undoes only that when the VIP leaves the desired state;
 // a restart reads the file, so applying the same desired state again changes nothing.
@@ -66,7 +65,8 @@ const ARP_SYSCTLS: Record<string, string> = {
   'net/ipv4/conf/all/arp_announce': '2',
   'net/ipv4/conf/lo/arp_announce': '2',
 };
-const TUNNEL_SYSCTLS: Record<string, string> = { [`net/ipv4/conf/${TUNNEL_DEVICE}/rp_filter`]: '2' };
+const rpFilter = (device: string) => `net/ipv4/conf/${device}/rp_filter`;
+const RP_FILTER_ALL = rpFilter('all');
 
 export interface RealServerRoleOptions {
   addresses: AddressControl;
@@ -101,6 +101,36 @@ export class RealServerRole {
     await rename(tmp, this.opts.statePath);
   }
 
+  /**
+   * The packets of a TUN service come out of tunl0 with the client as their source. tunl0 holds no
+   * address, and for a device without one the kernel drops every packet that reverse-path
+   * filtering applies to, loose mode included (__fib_validate_source; seen in the lab as
+   * TcpExtIPReversePathFilter). The filter in force is max(all, device), so both all and tunl0
+   * go to 0. Every other device keeps the filter it had: its own value is raised to at least the
+   * old `all`, and so is `default` for devices created later. The writes are in this order, so no
+   * device is ever less filtered than wanted.
+   */
+  private async rpFilterSysctls(state: RoleState): Promise<Record<string, string>> {
+    const a = this.opts.addresses;
+    const allBefore = Number(state.sysctls[RP_FILTER_ALL] ?? (await a.readSysctl(RP_FILTER_ALL)));
+    const wanted: Record<string, string> = {};
+    if (allBefore > 0) {
+      // lo is left out: the kernel never reverse-path checks what it receives on loopback.
+      const devices = ['default', ...(await a.links()).map((l) => l.name).filter((n) => n !== TUNNEL_DEVICE && n !== 'lo')];
+      for (const device of devices) {
+        const own = await a.readSysctl(rpFilter(device)).catch((err: unknown) => {
+          // A device without IPv4 configuration (or gone meanwhile) has nothing to keep.
+          if (err instanceof AddressError) return null;
+          throw err;
+        });
+        if (own !== null) wanted[rpFilter(device)] = String(Math.max(allBefore, Number(own)));
+      }
+    }
+    wanted[rpFilter(TUNNEL_DEVICE)] = '0';
+    wanted[RP_FILTER_ALL] = '0';
+    return wanted;
+  }
+
   /** Makes the host serve exactly these VIPs; returns what it changed (empty when nothing). */
   async apply(vips: ReadonlyMap<string, ServedVip>): Promise<string[]> {
     const a = this.opts.addresses;
@@ -124,7 +154,7 @@ export class RealServerRole {
           state.tunnelUp = true;
           changes.push(`${TUNNEL_DEVICE} up`);
         }
-        Object.assign(wanted, TUNNEL_SYSCTLS);
+        Object.assign(wanted, await this.rpFilterSysctls(state));
       }
       for (const [path, value] of Object.entries(wanted)) {
         const now = await a.readSysctl(path);
@@ -153,8 +183,9 @@ export class RealServerRole {
         state.addresses = state.addresses.filter((x) => x !== entry);
       }
 
-      // Undo, after the addresses are gone: sysctls nobody needs any more, then the tunnel.
-      for (const [path, before] of Object.entries(state.sysctls)) {
+      // Undo, after the addresses are gone: sysctls nobody needs any more (newest first, so the
+      // old `all` rp_filter is back before a device's own lower value is), then the tunnel.
+      for (const [path, before] of Object.entries(state.sysctls).reverse()) {
         if (path in wanted) continue;
         await a.writeSysctl(path, before).catch((err: unknown) => {
           // tunl0 may be gone (module unloaded): nothing left to restore there.
