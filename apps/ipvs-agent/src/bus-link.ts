@@ -16,7 +16,7 @@ import {
   statusBucket,
 } from '@fulcrum/schemas';
 import type { Reconciler } from './director/reconciler.js';
-import { ReplicationOverlay } from './director/replication.js';
+import { ReplicationFollower } from './director/replication-follower.js';
 import { setSyncDaemonRole } from './director/sync-daemon.js';
 
 // ipvs-agent's side of NATS. The desired state: one full read, then a watch from that revision
@@ -97,6 +97,10 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
   const { bus, host, logger, reconciler } = o;
   const subs: BusSubscription[] = [];
   const tokens = { host };
+  // Replication monitors run on data hosts: their events come from any host. Subscribed before the status read,
+  // so nothing published in between is missed (the overlay keeps the newest of the two).
+  const replication = new ReplicationFollower(reconciler);
+  subs.push(bus.subscribe(EVENT_SUBJECTS.replication, {}, replication.report));
   // Health first, so the first pass already knows which real servers are down.
   subs.push(
     bus.subscribe(EVENT_SUBJECTS.health, tokens, (e) => {
@@ -107,22 +111,15 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
   try {
     const status: Store<FulcrumEvent> = await openStore(bus, statusBucket);
     const snap = await status.readAll();
+    replication.recall([...snap.entries.values()].map((entry) => entry.value));
     for (const [key, entry] of snap.entries) {
       const e = entry.value;
       if (!key.startsWith(`health.${host}.`) || e.type !== 'health') continue;
       reconciler.setHealth(e.data.virtualService, e.data.realServer.address, e.data.realServer.port, { state: e.data.state, weight: e.data.weight });
     }
   } catch (err) {
-    logger.warn({ err }, 'no status bucket: health known from new events only');
+    logger.warn({ err }, 'no status bucket: health and replication known from new events only');
   }
-  // Replication monitors run on data hosts: their events come from any host.
-  const replication = new ReplicationOverlay();
-  const lagChanged = () => reconciler.setLagging(replication.lagging());
-  subs.push(
-    bus.subscribe(EVENT_SUBJECTS.replication, {}, (e) => {
-      if (replication.report(e.data)) lagChanged();
-    }),
-  );
   subs.push(bus.serve(drainRealServer, tokens, (req) => reconciler.drain(req)));
   subs.push(bus.serve(enableRealServer, tokens, (req) => reconciler.enable(req)));
   subs.push(
@@ -136,16 +133,7 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
     onAll: (services, revision) => reconciler.setDesired(services, revision),
     onPut: (vs, revision) => reconciler.putService(vs, revision),
     onDelete: (id, revision) => reconciler.deleteService(id, revision),
-    replication: {
-      onPut: (c) => {
-        replication.setCluster(c);
-        lagChanged();
-      },
-      onDelete: (id) => {
-        replication.deleteCluster(id);
-        lagChanged();
-      },
-    },
+    replication: { onPut: replication.putCluster, onDelete: replication.deleteCluster },
   });
   return {
     close: () => {

@@ -29,7 +29,7 @@ export const configSchema = serviceConfig({ statusPort: STATUS_PORT }).extend({
     })
     .strict()
     .default({ ...HEARTBEAT_DEFAULTS }),
-  sentinels: z.record(slug, sentinel).default({}).describe('Redis clusters (by id) whose topology Sentinel decides'),
+  sentinels: z.record(slug, sentinel).default({}).describe('Redis clusters (by id) whose topology Sentinel decides, when the cluster does not name its own `sentinel` group'),
 });
 export type ReplicationMonitorConfig = z.infer<typeof configSchema>;
 export type SentinelConfig = z.infer<typeof sentinel>;

@@ -51,6 +51,16 @@ export function probesFor(c: ReplicationCluster, host: string, hb: HeartbeatConf
   });
 }
 
+/**
+ * The Sentinels that decide a Redis cluster's primary: the cluster's own `sentinel` group, else the monitor
+ * config's `sentinels.<cluster id>` (the older way to name it); none for MySQL/MariaDB.
+ */
+export function sentinelFor(c: ReplicationCluster, configured: Readonly<Record<string, SentinelConfig>>): SentinelConfig | undefined {
+  if (c.engine !== 'redis') return undefined;
+  if (c.sentinel) return { masterName: c.sentinel.masterName, nodes: c.sentinel.sentinels, password: c.sentinel.sentinelPassword };
+  return configured[c.id];
+}
+
 /** Runs one ClusterMonitor per watched cluster, and replaces it when the cluster's definition changes. */
 export class ReplicationSupervisor {
   private readonly running = new Map<string, { def: string; cluster: ReplicationCluster; monitor: ClusterMonitor; sentinel: SentinelView | null }>();
@@ -81,7 +91,7 @@ export class ReplicationSupervisor {
 
   private add(c: ReplicationCluster): void {
     const log = this.opts.logger.child({ cluster: c.id });
-    const s = c.engine === 'redis' ? this.opts.sentinels[c.id] : undefined;
+    const s = sentinelFor(c, this.opts.sentinels);
     const sentinel = s ? new SentinelView({ ...s, timeoutMs: timeoutFor(c.checkInterval) }) : null;
     const monitor = new ClusterMonitor({
       id: c.id,

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthChange } from '../monitor/cluster-monitor.js';
 import { ReplicationSupervisor } from '../monitor/supervisor.js';
 
-// A real Sentinel in front of a Redis master and replica: the monitor takes the topology from it, and follows
-// a failover Sentinel makes.
+// A real Sentinel in front of a Redis master and replica, named by the cluster's `sentinel` group: the monitor
+// takes the topology from it, and follows a failover Sentinel makes.
 
 let master: RedisServer;
 let replica: RedisServer;
@@ -34,7 +34,7 @@ describe('Redis with Sentinel', () => {
     const supervisor = new ReplicationSupervisor({
       host: 'data1',
       heartbeat: { intervalMs: 100, table: 'fulcrum.heartbeat', redisKeyPrefix: 'fulcrum:heartbeat:' },
-      sentinels: { sessions: { masterName: 'spec', nodes: [{ address: '127.0.0.1', port: sentinel.port }] } },
+      sentinels: {},
       logger: memoryLogger().logger,
       onChange: (c) => void changes.push(c),
     });
@@ -48,6 +48,7 @@ describe('Redis with Sentinel', () => {
           { name: 'r2', address: '127.0.0.1', port: replica.port, role: 'replica' },
         ],
         checkInterval: 0.2,
+        sentinel: { masterName: 'spec', sentinels: [{ address: '127.0.0.1', port: sentinel.port }] },
         monitorHosts: ['data1'],
       }),
     ]);
