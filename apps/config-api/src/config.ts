@@ -35,5 +35,17 @@ export const apiConfig = z
   })
   .strict();
 
-export const configSchema = serviceConfig({ statusPort: STATUS_PORT }).extend({ api: apiConfig.prefault({}) });
+export const storeConfig = z
+  .object({
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(5)
+      .default(1)
+      .describe('copies of the desired-state, commit-log and status buckets when config-api creates them: 3 on a 3-node NATS cluster, 1 on a single server'),
+  })
+  .strict();
+
+export const configSchema = serviceConfig({ statusPort: STATUS_PORT }).extend({ api: apiConfig.prefault({}), store: storeConfig.prefault({}) });
 export type ConfigApiConfig = z.infer<typeof configSchema>;

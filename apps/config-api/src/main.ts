@@ -52,7 +52,8 @@ await runService(
     const tokens = loadTokens(api.tokensFile, api.tokens);
     if (tokens.length === 0) svc.logger.warn('no API tokens are configured: every /v1 request will be refused (see config-api hash-token)');
     const bus = await connectServiceBus(svc);
-    const repo = await KvDesiredRepo.open(bus, svc.logger.child({ component: 'desired-store' }));
+    const { replicas } = svc.config.store;
+    const repo = await KvDesiredRepo.open(bus, svc.logger.child({ component: 'desired-store' }), { replicas });
     svc.onStop('desired store', () => repo.close());
     const events = natsEvents(bus);
     svc.onStop('event feed', async () => events.close());
@@ -62,7 +63,7 @@ await runService(
       limiter: new FailureLimiter(api.authFailures.limit, api.authFailures.windowSeconds * 1000),
       logger: svc.logger,
       commands: natsCommands(bus, api.commandTimeoutMs),
-      status: await natsStatus(bus),
+      status: await natsStatus(bus, replicas),
       events,
       bodyLimit: api.bodyLimitBytes,
       docs: api.docs,

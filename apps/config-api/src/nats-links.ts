@@ -19,8 +19,8 @@ export function natsCommands(bus: Bus, timeoutMs: number): CommandSender {
   };
 }
 
-export async function natsStatus(bus: Bus): Promise<StatusSource> {
-  const store = await openStore(bus, statusBucket);
+export async function natsStatus(bus: Bus, replicas = 1): Promise<StatusSource> {
+  const store = await openStore(bus, statusBucket, { replicas });
   return { all: async () => [...(await store.readAll()).entries.values()].map((e) => e.value) };
 }
 

@@ -11,6 +11,19 @@ export type {
   RequestHandler,
 } from './bus.js';
 export { openStore } from './store.js';
+export { watchGenerations } from './generations.js';
+export type { BatchRelease, GenerationBatch, GenerationWatch, GenerationWatchOptions } from './generations.js';
+export { followDesiredState } from './follow-desired.js';
+export type { FollowDesiredOptions } from './follow-desired.js';
+export {
+  COMMITS_BUCKET,
+  GENERATION_KEY,
+  commitRecord,
+  commitsBucket,
+  generationRecord,
+  journalRecord,
+} from './commit-log.js';
+export type { CommitRecord, GenerationRecord, JournalRecord } from './commit-log.js';
 export type { OpenStoreOptions, Store, StoreChange, StoreEntry, StoreSnapshot, StoreWatch, WatchOptions } from './store.js';
 export {
   BusAuthenticationError,

@@ -1,6 +1,7 @@
 import type { Bucket } from '@fulcrum/schemas';
 import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { headers } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
@@ -50,8 +51,11 @@ export interface Store<T> {
    * the key is at that revision (0: does not exist), else RevisionConflictError.
    */
   put(key: string, value: T, opts?: { expectedRevision?: number }): Promise<number>;
-  /** Deletes the key (a delete marker watchers see); `expectedRevision` as for put, but not 0. */
-  delete(key: string, opts?: { expectedRevision?: number }): Promise<void>;
+  /**
+   * Deletes the key (a delete marker watchers see); `expectedRevision` as for put, but not 0. Returns the
+   * revision of the delete marker (a commit's last revision may be a delete).
+   */
+  delete(key: string, opts?: { expectedRevision?: number }): Promise<number>;
   /** All live entries and the revision they are consistent with, for reconciliation. */
   readAll(): Promise<StoreSnapshot<T>>;
   watch(opts?: WatchOptions): StoreWatch<T>;
@@ -145,7 +149,7 @@ class KvStore<T> implements Store<T> {
     }
   }
 
-  async delete(key: string, opts: { expectedRevision?: number } = {}): Promise<void> {
+  async delete(key: string, opts: { expectedRevision?: number } = {}): Promise<number> {
     checkKey(key);
     const expected = opts.expectedRevision;
     if (expected !== undefined && expected <= 0) {
@@ -153,8 +157,13 @@ class KvStore<T> implements Store<T> {
     }
     const what = `delete ${this.def.bucket}/${key}`;
     this.bus.ensureConnected(what);
+    // What kv.delete() sends, but keeping the acknowledgement: nats.js drops the marker's sequence.
+    const h = headers();
+    h.set(OPERATION_HEADER, 'DEL');
+    if (expected !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(expected));
     try {
-      await this.kv.delete(key, expected === undefined ? {} : { previousSeq: expected });
+      const ack = await this.bus.js.publish(this.where(key), new Uint8Array(0), { headers: h, timeout: this.bus.timeoutMs });
+      return ack.seq;
     } catch (err) {
       if (isConflict(err) && expected !== undefined) {
         throw new RevisionConflictError(this.def.bucket, key, expected, actualRevision(err), { cause: err });
@@ -373,9 +382,9 @@ export async function openStore<T>(bus: Bus, bucket: Bucket<T>, opts: OpenStoreO
       // Creates the bucket, or opens it unchanged when it exists (possibly made with other settings).
       kv = await bus.kvm.create(bucket.bucket, config);
       const status = await kv.status();
-      const want = { history: config.history, ttlMs: bucket.ttlMs ?? 0 };
-      const have = { history: status.history, ttlMs: status.ttl };
-      if (want.history !== have.history || want.ttlMs !== have.ttlMs) {
+      const want = { history: config.history, ttlMs: bucket.ttlMs ?? 0, ...(opts.replicas === undefined ? {} : { replicas: opts.replicas }) };
+      const have = { history: status.history, ttlMs: status.ttl, ...(opts.replicas === undefined ? {} : { replicas: status.replicas }) };
+      if (want.history !== have.history || want.ttlMs !== have.ttlMs || want.replicas !== have.replicas) {
         bus.log.warn({ bucket: bucket.bucket, want, have }, 'bucket exists with other settings; using it unchanged');
       }
     }

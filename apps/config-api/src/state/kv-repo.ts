@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type Bus, RevisionConflictError, type Store, type StoreWatch, openStore } from '@fulcrum/bus';
+import { type Bus, type CommitRecord, GENERATION_KEY, type JournalRecord, RevisionConflictError, type Store, type StoreWatch, commitsBucket, openStore } from '@fulcrum/bus';
 import { type DesiredObject, desiredBucket } from '@fulcrum/schemas';
 import type { Logger } from 'pino';
-import { type CommitRecord, GENERATION_KEY, type JournalRecord, commitsBucket } from './commits.js';
+
 import type { Change, CommitInfo, DesiredRepo, DesiredSnapshot, StoredObject } from './repo.js';
 import { StaleRevisionError, checkExpected } from './repo.js';
 
@@ -23,8 +23,10 @@ export class KvDesiredRepo implements DesiredRepo {
     private readonly log: Logger,
   ) {}
 
-  static async open(bus: Bus, log: Logger): Promise<KvDesiredRepo> {
-    const repo = new KvDesiredRepo(await openStore(bus, desiredBucket), await openStore(bus, commitsBucket), log);
+  /** `replicas`: copies of each bucket when it is created (3 on a 3-node NATS cluster); an existing bucket is kept. */
+  static async open(bus: Bus, log: Logger, opts: { replicas?: number } = {}): Promise<KvDesiredRepo> {
+    const replicas = opts.replicas ?? 1;
+    const repo = new KvDesiredRepo(await openStore(bus, desiredBucket, { replicas }), await openStore(bus, commitsBucket, { replicas }), log);
     await repo.recover();
     await repo.load();
     return repo;
@@ -55,7 +57,7 @@ export class KvDesiredRepo implements DesiredRepo {
       let last = 0;
       for (const c of record.changes) {
         if (c.op === 'put') last = await this.desired.put(c.key, c.value);
-        else await this.desired.delete(c.key).catch(() => undefined);
+        else last = await this.desired.delete(c.key);
       }
       await this.publishGeneration(record, last);
       await this.commits.delete(key);
@@ -109,18 +111,22 @@ export class KvDesiredRepo implements DesiredRepo {
           next.set(c.key, { key: c.key, value: c.value, revision: last });
           revisions[c.key] = last;
         } else {
-          if (before) await this.desired.delete(c.key, { expectedRevision });
+          if (before) last = await this.desired.delete(c.key, { expectedRevision });
           next.delete(c.key);
           revisions[c.key] = 0;
         }
         done.push({ change: c, before });
       }
     } catch (err) {
-      await this.undo(done);
+      const undone = await this.undo(done);
+      // Agents hold the failed commit's writes until a generation covers them: one that covers the undo too
+      // lets them see the net no-change at once instead of after their hold expires.
+      if (undone > 0) await this.publishGeneration(journal, undone).catch((e: unknown) => this.log.warn({ err: e }, 'no generation after an undo'));
       if (changes.length > 1) await this.commits.delete(journalKey).catch(() => undefined);
       if (err instanceof RevisionConflictError) throw new StaleRevisionError(err.key, err.expected, err.actual, { cause: err });
       throw err;
     }
+    // Only deletes of keys that did not exist: nothing was written.
     if (last === 0) last = (await this.desired.readAll()).revision;
     this.objects = next;
     await this.publishGeneration(journal, last);
@@ -128,16 +134,21 @@ export class KvDesiredRepo implements DesiredRepo {
     return { generation: this.generation, revision: last, revisions };
   }
 
-  /** Puts back what a failed commit already wrote (another writer got in between), newest first. */
-  private async undo(done: { change: Change; before: StoredObject | undefined }[]): Promise<void> {
+  /**
+   * Puts back what a failed commit already wrote (another writer got in between), newest first; returns the last
+   * revision written (0: none).
+   */
+  private async undo(done: { change: Change; before: StoredObject | undefined }[]): Promise<number> {
+    let last = 0;
     for (const { change, before } of done.reverse()) {
       try {
-        if (before) await this.desired.put(change.key, before.value);
-        else await this.desired.delete(change.key);
+        if (before) last = await this.desired.put(change.key, before.value);
+        else last = await this.desired.delete(change.key);
       } catch (err) {
         this.log.error({ err, key: change.key }, 'could not undo a write of a failed commit');
       }
     }
+    return last;
   }
 
   private async publishGeneration(journal: JournalRecord, revision: number): Promise<void> {
