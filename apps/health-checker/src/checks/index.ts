@@ -1,6 +1,7 @@
 export type { CheckFailure, CheckResult, Endpoint, FailReason, NetworkProbeSpec, Probe, ProbeContext, SourceBinding } from './types.js';
 export { formatPeer } from './attempt.js';
-export { tcpCheck, type TcpCheckSpec } from './tcp.js';
+export { tcpCheck, tcpCheckImplementation, nativeTcpUnavailable, type TcpCheckSpec } from './tcp.js';
+export { nodeTcpCheck } from './tcp-node.js';
 export { httpCheck, httpExchange, buildRequest, clearTlsCache, DEFAULT_STATUS_CODES, DEFAULT_MAX_BODY_BYTES } from './http.js';
 export type { HttpCheckSpec, HttpExchange, TlsSpec } from './http.js';
 export { smtpCheck, DEFAULT_HELO_NAME, type SmtpCheckSpec } from './smtp.js';

@@ -87,7 +87,8 @@ describe('planCheck (schema -> probes + keepalived schedule)', () => {
   });
 
   it('says which options it cannot honour', () => {
-    expect(plan({ type: 'tcp', fwmark: 7 }).unsupported).toEqual(['fwmark 7: Node sockets cannot set SO_MARK; probes go unmarked']);
+    expect(plan({ type: 'tcp', fwmark: 7 })).toMatchObject({ unsupported: [], probes: [{ type: 'tcp', mark: 7 }] });
+    expect(plan({ type: 'udp', fwmark: 7 }).unsupported).toEqual(['fwmark 7: only TCP and ICMP probes (native) set SO_MARK; udp probes go unmarked']);
   });
 
   it('refuses a port-less check of a port-less real server', () => {

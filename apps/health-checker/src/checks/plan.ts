@@ -76,12 +76,14 @@ export function planCheck(check: HealthCheck, realServer: Endpoint, opts: { helo
     source.address = check.bindInterface !== undefined ? `${check.bindTo}%${check.bindInterface}` : check.bindTo;
   }
   if (check.bindPort !== undefined) source.port = check.bindPort;
-  if (check.fwmark !== undefined) unsupported.push(`fwmark ${check.fwmark}: Node sockets cannot set SO_MARK; probes go unmarked`);
+  if (check.fwmark !== undefined && check.type !== 'tcp') {
+    unsupported.push(`fwmark ${check.fwmark}: only TCP and ICMP probes (native) set SO_MARK; ${check.type} probes go unmarked`);
+  }
   const common = { timeoutMs: ms(check.connectTimeout), ...(source.address !== undefined || source.port !== undefined ? { source } : {}) };
 
   switch (check.type) {
     case 'tcp':
-      return { target, probes: [{ type: 'tcp', ...common }], schedule, unsupported };
+      return { target, probes: [{ type: 'tcp', ...common, ...(check.fwmark !== undefined ? { mark: check.fwmark } : {}) }], schedule, unsupported };
     case 'icmp':
       if (source.port !== undefined) unsupported.push('bindPort: ICMP has no ports');
       return { target, probes: [{ type: 'icmp', ...common }], schedule, unsupported };

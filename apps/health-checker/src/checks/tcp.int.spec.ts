@@ -1,16 +1,25 @@
+import { execFileSync } from 'node:child_process';
 import { freePort } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tcpCheck } from './tcp.js';
+import { nodeTcpCheck } from './tcp-node.js';
+import { tcpCheck, tcpCheckImplementation } from './tcp.js';
 import { startBlackholeListener, startRawServer } from './testing/servers.js';
 
-let peers: string[] = [];
 let server: Awaited<ReturnType<typeof startRawServer>>;
 beforeAll(async () => {
-  server = await startRawServer((s) => peers.push(`${s.remoteAddress}:${s.remotePort}`));
+  server = await startRawServer(() => undefined);
 });
 afterAll(() => server.close());
 
-describe('TCP check', () => {
+it('runs on the native prober on this host', () => {
+  expect(tcpCheckImplementation()).toBe('native');
+});
+
+// The same behaviour from the native prober (the default) and the net.Socket fallback.
+describe.each([
+  ['native prober', tcpCheck],
+  ['net.Socket fallback', nodeTcpCheck],
+])('TCP check (%s)', (_name, tcpCheck) => {
   it('is up when the handshake completes', async () => {
     const r = await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000 });
     expect(r).toMatchObject({ ok: true });
@@ -25,11 +34,22 @@ describe('TCP check', () => {
   });
 
   it('connects from the configured source address and port (bind before connect)', async () => {
-    peers = [];
     const port = await freePort('127.0.0.3');
     expect(await tcpCheck({ address: '127.0.0.1', port: server.port }, { timeoutMs: 5000, source: { address: '127.0.0.3', port } })).toMatchObject({ ok: true });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(peers).toEqual([`127.0.0.3:${port}`]);
+    // The handshake is reset before a server could read its peer: watch the SYN of an unanswered probe instead.
+    const hole = await startBlackholeListener();
+    try {
+      const pending = tcpCheck({ address: '127.0.0.1', port: hole.port }, { timeoutMs: 3000, source: { address: '127.0.0.3', port } });
+      let seen = '';
+      for (let i = 0; i < 100 && seen === ''; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = execFileSync('ss', ['-Htn', 'state', 'syn-sent', 'dst', `127.0.0.1:${hole.port}`], { encoding: 'utf8' }).trim();
+      }
+      expect(seen).toContain(`127.0.0.3:${port}`);
+      expect(await pending).toMatchObject({ ok: false, reason: 'timeout' });
+    } finally {
+      hole.close();
+    }
   });
 
   it('works over IPv6 loopback', async () => {

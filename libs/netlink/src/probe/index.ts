@@ -1,0 +1,3 @@
+export { ProbeError } from './errors.js';
+export type { PreparedTcpProbe, TcpProbeFailure, TcpProbeOutcome, TcpProbeTarget, TcpProber, TcpProberOptions } from './tcp-prober.js';
+export { openTcpProber } from './tcp-prober.js';
