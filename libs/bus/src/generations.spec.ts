@@ -146,6 +146,17 @@ describe('watchGenerations', () => {
     expect(await r.nothingWithin(100)).toBe(true);
   });
 
+  it('completes a snapshot whose generation arrives before the rest of the commit does', async () => {
+    await commit([['vs.a', 1]]);
+    const b = await desired.put('vs.b', { n: 2 });
+    const r = follow();
+    expect(await r.nothingWithin(50)).toBe(true);
+    await publish(b + 1);
+    expect(await r.nothingWithin(100)).toBe(true);
+    await desired.put('vs.c', { n: 3 });
+    expect(brief((await r.take()).changes)).toEqual(['vs.a=1', 'vs.b=2', 'vs.c=3']);
+  });
+
   it('releases a write no generation covers after the hold, and says so in the log', async () => {
     const r = follow({ holdMs: 100 });
     await r.take();

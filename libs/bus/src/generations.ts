@@ -202,7 +202,8 @@ class GenerationFollower<T> implements GenerationWatch<T> {
   private async waitForSnapshot(revision: number): Promise<BatchRelease> {
     if (!this.following) return 'no-commit-log';
     const deadline = Date.now() + this.holdMs;
-    while (this.covered < revision && !this.stopped) {
+    // Also until the watch has delivered what that generation covers: it goes into the snapshot (batches()).
+    while ((this.covered < revision || this.seen < this.covered) && !this.stopped) {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.log.warn({ revision, covered: this.covered, waitedMs: this.holdMs }, 'the desired state has writes no generation covers: using it as it is');
@@ -258,6 +259,7 @@ class GenerationFollower<T> implements GenerationWatch<T> {
         this.held.push(c);
         this.armHold(true);
         this.release();
+        this.signal();
       }
       if (!this.stopped) this.fail(new BusError(`the watch of ${this.desired.bucket} ended`));
     })().catch((err: unknown) => this.fail(err));
