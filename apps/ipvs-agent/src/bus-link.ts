@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusError, openStore } from '@fulcrum/bus';
-import type { Bus, BusSubscription, Store, StoreWatch } from '@fulcrum/bus';
+import { BusError, followDesiredState, openStore } from '@fulcrum/bus';
+import type { Bus, BusSubscription, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
 import type { IpvsControl } from '@fulcrum/netlink';
 import type { Logger } from '@fulcrum/runtime';
 import type { DesiredObject, EventDataInput, FulcrumEvent, ReplicationCluster, VirtualService } from '@fulcrum/schemas';
 import {
   EVENT_SUBJECTS,
-  desiredBucket,
   desiredKeyFilter,
   drainRealServer,
   enableRealServer,
@@ -19,8 +18,8 @@ import type { Reconciler } from './director/reconciler.js';
 import { ReplicationFollower } from './director/replication-follower.js';
 import { setSyncDaemonRole } from './director/sync-daemon.js';
 
-// ipvs-agent's side of NATS. The desired state: one full read, then a watch from that revision
-// (the watch resumes by itself after a reconnect, so changes made while NATS was away arrive then).
+// ipvs-agent's side of NATS. The desired state: one full read, then each commit whole (followDesiredState; it
+// resumes by itself after a reconnect, so changes made while NATS was away arrive then).
 // While NATS is away nothing here touches the kernel: the table stays as it is.
 
 const VS_KEYS = desiredKeyFilter('virtual-service');
@@ -42,7 +41,10 @@ export async function attachRetrying<T>(what: string, logger: Logger, intervalMs
   }
 }
 
-/** Follows the virtual services of the desired state: `onAll` with the full read, then each change. */
+/**
+ * Follows the virtual services of the desired state generation by generation (a commit is seen whole):
+ * `onAll` with the snapshot, then the changes of each commit together (passes are coalesced).
+ */
 export async function followVirtualServices(
   bus: Bus,
   logger: Logger,
@@ -54,28 +56,35 @@ export async function followVirtualServices(
     replication?: { onPut: (cluster: ReplicationCluster) => void; onDelete: (id: string) => void };
   },
 ): Promise<{ stop(): void }> {
-  const store: Store<DesiredObject> = await openStore(bus, desiredBucket);
-  const snap = await store.readAll();
-  const services = [...snap.entries.values()].map((e) => e.value).filter((v): v is VirtualService => v.kind === 'virtual-service');
-  if (snap.invalid.length > 0) logger.warn({ keys: snap.invalid }, 'desired-state entries that do not validate were left out');
   const replication = handlers.replication;
-  if (replication) {
-    for (const e of snap.entries.values()) if (e.value.kind === 'replication-cluster') replication.onPut(e.value);
-  }
-  await handlers.onAll(services, snap.revision);
   const keys = replication ? [VS_KEYS, desiredKeyFilter('replication-cluster')] : VS_KEYS;
-  const watch: StoreWatch<DesiredObject> = store.watch({ fromRevision: snap.revision, keys });
+  const watch: GenerationWatch<DesiredObject> = await followDesiredState(bus, { keys, logger });
+  const batches = watch[Symbol.asyncIterator]();
+  let first: IteratorResult<GenerationBatch<DesiredObject>>;
+  try {
+    first = await batches.next();
+  } catch (err) {
+    watch.stop();
+    throw err;
+  }
+  if (first.done) throw new BusError('the desired-state watch ended before its first read');
+  const snap = first.value;
+  const objects = [...snap.state.values()].map((e) => e.value);
+  if (replication) for (const o of objects) if (o.kind === 'replication-cluster') replication.onPut(o);
+  await handlers.onAll(objects.filter((v): v is VirtualService => v.kind === 'virtual-service'), snap.revision);
   void (async () => {
-    for await (const change of watch) {
-      const parsed = parseDesiredKey(change.key);
-      if (parsed?.kind === 'replication-cluster' && replication) {
-        if (change.op === 'put' && change.value.kind === 'replication-cluster') replication.onPut(change.value);
-        else if (change.op === 'delete') replication.onDelete(parsed.id);
-        continue;
+    for (let next = await batches.next(); !next.done; next = await batches.next()) {
+      for (const change of next.value.changes) {
+        const parsed = parseDesiredKey(change.key);
+        if (parsed?.kind === 'replication-cluster' && replication) {
+          if (change.op === 'put' && change.value.kind === 'replication-cluster') replication.onPut(change.value);
+          else if (change.op === 'delete') replication.onDelete(parsed.id);
+          continue;
+        }
+        if (parsed?.kind !== 'virtual-service') continue;
+        if (change.op === 'put' && change.value.kind === 'virtual-service') handlers.onPut(change.value, change.revision);
+        else if (change.op === 'delete') handlers.onDelete(parsed.id, change.revision);
       }
-      if (parsed?.kind !== 'virtual-service') continue;
-      if (change.op === 'put' && change.value.kind === 'virtual-service') handlers.onPut(change.value, change.revision);
-      else if (change.op === 'delete') handlers.onDelete(parsed.id, change.revision);
     }
   })().catch((err: unknown) => logger.error({ err }, 'desired-state watch ended'));
   return { stop: () => watch.stop() };
