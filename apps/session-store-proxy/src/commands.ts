@@ -1,6 +1,6 @@
 // What the proxy knows about each command it forwards: where its keys are (to add the key prefix), whether it
 // writes (durable mode waits for a replica after it), whether a retry after a lost connection is harmless, and
-// which replies are simple strings (ioredis hands every string back as bytes, so the type has to be known here).
+// which replies are field/value lists (a map for RESP3 clients).
 
 export type KeySpec =
   | { kind: 'first' }
@@ -15,8 +15,6 @@ export interface CommandInfo {
   write: boolean;
   /** Safe to send again after the connection was lost with the command in flight. */
   idempotent: boolean;
-  /** The command replies +OK (a simple string) rather than a bulk string. */
-  statusReply?: boolean;
   /** Reply is a field/value list: a map in RESP3. */
   mapReply?: boolean;
 }
@@ -42,9 +40,9 @@ export const FORWARDED: Readonly<Record<string, CommandInfo>> = {
   HLEN: read(2),
   HKEYS: read(2),
   HVALS: read(2),
-  SET: { ...write(-3, FIRST, true), statusReply: true },
-  SETEX: { ...write(4, FIRST, true), statusReply: true },
-  PSETEX: { ...write(4, FIRST, true), statusReply: true },
+  SET: write(-3, FIRST, true),
+  SETEX: write(4, FIRST, true),
+  PSETEX: write(4, FIRST, true),
   SETNX: write(3),
   GETEX: write(-2),
   GETDEL: write(2),
@@ -63,7 +61,7 @@ export const FORWARDED: Readonly<Record<string, CommandInfo>> = {
   PEXPIREAT: write(-3, FIRST, true),
   PERSIST: write(2, FIRST, true),
   HSET: write(-4, FIRST, true),
-  HMSET: { ...write(-4, FIRST, true), statusReply: true },
+  HMSET: write(-4, FIRST, true),
   HSETNX: write(4),
   HDEL: write(-3, FIRST, true),
   HINCRBY: write(4),

@@ -4,4 +4,5 @@ export { SessionProxy, type ProxyOptions } from './proxy.js';
 export { DEFAULT_LIMITS, RequestParser, RespProtocolError, encode, type ParserLimits, type Reply } from './resp.js';
 export { rewrite, type RewriteContext } from './rewrite.js';
 export { startSessionStoreProxy, type StartedProxy } from './start.js';
-export { UpstreamPool, isRetryable, type MasterAddress } from './upstream.js';
+export { UpstreamPool, type MasterAddress } from './upstream.js';
+export { ReplyScanner, RespReplyError, type ScannerLimits } from './reply-scanner.js';

@@ -1,12 +1,14 @@
 // The RESP server: one ClientSession per connection, replies in request order, bounded memory per client.
 import { timingSafeEqual } from 'node:crypto';
 import { type Server, type Socket, createServer } from 'node:net';
-import { Command, type Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CONNECTION_COMMANDS, CommandError, FORWARDED, type CommandInfo } from './commands.js';
+import { encodeCommands } from './encoder.js';
+import { arrayElements, integerReply, setnxReply, toResp3 } from './reply-frames.js';
 import { OK, type Protocol, type Reply, RequestParser, RespProtocolError, encode, err, type ParserLimits } from './resp.js';
 import { type Upstream, rewrite } from './rewrite.js';
-import { type UpstreamPool, isRetryable } from './upstream.js';
+import { type LostReason, type PoolRequest, type UpstreamPool } from './upstream.js';
+import type { LinkEvents, UpstreamLink } from './upstream-link.js';
 
 export interface ProxyOptions {
   pool: UpstreamPool;
@@ -161,6 +163,121 @@ interface Queued {
 
 const RETRYABLE = 'TRYAGAIN upstream master unavailable or changing, retry';
 
+/** Command names as bytes, encoded once. */
+const NAMES = new Map<string, Buffer>([...Object.keys(FORWARDED), 'MULTI', 'EXEC', 'WATCH', 'WAIT'].map((n) => [n, Buffer.from(n, 'latin1')]));
+const nameBytes = (n: string) => NAMES.get(n) ?? Buffer.from(n, 'latin1');
+
+/** How an upstream reply becomes the client's. */
+const enum Shape {
+  AsIs,
+  /** SETNX sent as SET NX: +OK / null -> 1 / 0. */
+  Setnx,
+  /** A field/value list: a map for RESP3 clients. */
+  Map,
+}
+
+/**
+ * One forwarded command: its bytes (the client's command, possibly followed by the proxy's EXPIRE ... NX and a
+ * WAIT in durable mode), and the client's reply slot it fills. Sent on the shared link it may be sent once more
+ * after a lost link when the command is idempotent.
+ */
+class Forwarded implements PoolRequest, Slot {
+  reply: Buffer | null = null;
+  got = 0;
+  sentAt = 0;
+  private clientFrame: Buffer | null = null;
+  private attempts = 0;
+
+  constructor(
+    private readonly session: ClientSession,
+    readonly bytes: Buffer,
+    readonly replies: number,
+    private readonly shape: Shape,
+    private readonly idempotent: boolean,
+    private readonly durable: boolean,
+    /** Sent on the shared link (a dedicated one has WATCH state a second attempt would not have). */
+    private readonly shared: boolean,
+    private readonly started: number,
+  ) {}
+
+  onFrame(buf: Buffer, start: number, end: number): void {
+    if (this.got === 1) this.clientFrame = buf.subarray(start, end);
+    if (this.got < this.replies) return; // the proxy's EXPIRE NX, or the WAIT to come
+    const frame = this.clientFrame as Buffer;
+    this.clientFrame = null;
+    if (this.durable && frame[0] !== 0x2d) {
+      const acked = integerReply(buf, start, end);
+      if (acked === null || acked < 1) {
+        return this.session.failed(this, 'durable', `NOREPLICAS the write was applied on the master but no replica confirmed it within ${this.session.durableTimeoutMs} ms`);
+      }
+    }
+    this.session.forwarded(this, frame, this.shape, this.started);
+  }
+
+  onLost(message: string): void {
+    this.lost({ message, retryable: true });
+  }
+
+  lost(reason: LostReason): void {
+    if (reason.retryable && this.shared && this.idempotent && this.attempts++ === 0) {
+      this.clientFrame = null;
+      return this.session.resend(this);
+    }
+    if (this.durable && this.got > 0) {
+      return this.session.failed(this, 'retryable', 'TRYAGAIN the write may be applied but the master went away before a replica confirmed it; retry');
+    }
+    this.session.failed(this, 'retryable', RETRYABLE);
+  }
+}
+
+/** MULTI, the queued commands, EXEC (and WAIT) on a dedicated link; only EXEC's reply is the client's. */
+class Transaction implements PoolRequest, Slot {
+  reply: Buffer | null = null;
+  got = 0;
+  sentAt = 0;
+  private exec: Buffer | null = null;
+
+  constructor(
+    private readonly session: ClientSession,
+    readonly bytes: Buffer,
+    readonly replies: number,
+    private readonly execIndex: number,
+    private readonly queued: Queued[],
+    private readonly durable: boolean,
+    private readonly done: () => void,
+  ) {}
+
+  onFrame(buf: Buffer, start: number, end: number): void {
+    if (this.got === this.execIndex) this.exec = buf.subarray(start, end);
+    if (this.got < this.replies) return;
+    this.done();
+    const exec = this.exec as Buffer;
+    if (this.durable && exec[0] === 0x2a && exec[1] !== 0x2d) {
+      const acked = integerReply(buf, start, end);
+      if (acked === null || acked < 1) {
+        return this.session.failed(this, 'durable', `NOREPLICAS the transaction was applied on the master but no replica confirmed it within ${this.session.durableTimeoutMs} ms`);
+      }
+    }
+    this.session.transactionDone(this, exec, this.queued);
+  }
+
+  onLost(): void {
+    this.lost();
+  }
+
+  lost(): void {
+    this.done();
+    this.session.failed(this, 'retryable', RETRYABLE);
+  }
+}
+
+const CLOSE_TX: LinkEvents = {
+  ready: () => undefined,
+  closed: (_, reason, lost) => {
+    for (const r of lost) r.onLost(reason);
+  },
+};
+
 class ClientSession {
   private readonly parser: RequestParser;
   private readonly slots: Slot[] = [];
@@ -172,11 +289,14 @@ class ClientSession {
   private prefix: Buffer;
   private multi: Queued[] | null = null;
   private multiFailed = false;
-  private tx: Redis | null = null;
+  /** The dedicated link of a WATCH; the client's commands go there until EXEC/DISCARD/UNWATCH. */
+  private tx: UpstreamLink | null = null;
   private closed = false;
   private paused = false;
   private partialTimer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
+  private readonly flushNow = () => this.flush();
+  readonly durableTimeoutMs: number;
 
   constructor(
     private readonly proxy: SessionProxy,
@@ -186,6 +306,7 @@ class ClientSession {
     this.parser = new RequestParser(o.limits);
     this.authed = o.clientPassword === null;
     this.prefix = Buffer.from(o.keyPrefix, 'utf8');
+    this.durableTimeoutMs = o.durableTimeoutMs;
     if (o.idleTimeoutMs > 0) {
       socket.setTimeout(o.idleTimeoutMs, () => this.fail('idle timeout'));
     }
@@ -203,7 +324,7 @@ class ClientSession {
   dispose(): void {
     this.closed = true;
     if (this.partialTimer) clearTimeout(this.partialTimer);
-    this.tx?.disconnect();
+    this.tx?.close('client gone');
     this.tx = null;
   }
 
@@ -226,7 +347,8 @@ class ClientSession {
       if (e instanceof RespProtocolError) return this.fail(e.message);
       throw e;
     }
-    for (const c of cmds) this.backlog.push(c);
+    if (this.backlog.length === 0) this.backlog = cmds;
+    else for (const c of cmds) this.backlog.push(c);
     this.drainBacklog();
     this.armPartialTimer();
   }
@@ -237,14 +359,17 @@ class ClientSession {
    */
   private drainBacklog(): void {
     const max = this.proxy.opts.maxPendingReplies;
+    const backlog = this.backlog;
     let i = 0;
-    while (i < this.backlog.length && this.slots.length < max && !this.closed) this.dispatch(this.backlog[i++] as Buffer[]);
-    this.backlog.splice(0, i);
+    while (i < backlog.length && this.slots.length < max && !this.closed) this.dispatch(backlog[i++] as Buffer[]);
+    if (i === backlog.length) this.backlog = [];
+    else backlog.splice(0, i);
     if (this.backlog.length > 0 || this.slots.length >= max) this.pause();
   }
 
   private armPartialTimer(): void {
-    if (this.parser.partial) {
+    // A client the proxy stopped reading is not slow: its half command waits on us.
+    if (this.parser.partial && !this.paused) {
       this.partialTimer ??= setTimeout(() => this.fail('incomplete command for too long'), this.proxy.opts.partialTimeoutMs);
     } else if (this.partialTimer) {
       clearTimeout(this.partialTimer);
@@ -256,6 +381,7 @@ class ClientSession {
     if (!this.paused) {
       this.paused = true;
       this.socket.pause();
+      this.armPartialTimer();
     }
   }
 
@@ -270,6 +396,7 @@ class ClientSession {
     if (this.slots.length < this.proxy.opts.maxPendingReplies / 2) {
       this.paused = false;
       this.socket.resume();
+      this.armPartialTimer();
     }
   }
 
@@ -282,29 +409,56 @@ class ClientSession {
   }
 
   private answer(s: Slot, r: Reply): void {
-    s.reply = encode(r, this.proto);
+    this.answerBytes(s, encode(r, this.proto));
+  }
+
+  private answerBytes(s: Slot, bytes: Buffer): void {
+    s.reply = bytes;
     if (this.slots[0] === s && !this.flushScheduled) {
       this.flushScheduled = true;
       // One write for all replies that complete in this tick (pipelined clients get them in one segment).
-      queueMicrotask(() => this.flush());
+      queueMicrotask(this.flushNow);
     }
+  }
+
+  /** A forwarded command's reply frame, as Redis sent it (RESP2). */
+  forwarded(s: Slot, frame: Buffer, shape: Shape, started: number): void {
+    const m = this.proxy.metrics;
+    if (frame[0] === 0x2d) m.errors.inc({ kind: 'upstream' });
+    if (shape === Shape.Setnx) frame = setnxReply(frame);
+    else if (this.proto === 3) frame = toResp3(frame, shape === Shape.Map);
+    m.latency.observe((performance.now() - started) / 1000);
+    this.answerBytes(s, frame);
+  }
+
+  failed(s: Slot, kind: 'retryable' | 'durable', message: string): void {
+    this.proxy.metrics.errors.inc({ kind });
+    this.answer(s, err(message));
+  }
+
+  resend(req: Forwarded): void {
+    this.proxy.opts.pool.send(req);
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    const out: Buffer[] = [];
+    const slots = this.slots;
+    let n = 0;
     let quit = false;
-    while (this.slots.length > 0 && this.slots[0]?.reply) {
-      const s = this.slots.shift() as Slot;
-      out.push(s.reply as Buffer);
-      if (s.quit) {
+    while (n < slots.length && (slots[n] as Slot).reply !== null) {
+      if ((slots[n++] as Slot).quit) {
         quit = true;
         break;
       }
     }
-    if (out.length === 0) return;
-    const data = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+    if (n === 0) return;
+    let data: Buffer;
+    if (n === 1) data = (slots.shift() as Slot).reply as Buffer;
+    else {
+      const out = slots.splice(0, n).map((s) => s.reply as Buffer);
+      data = Buffer.concat(out);
+    }
     if (quit) {
       this.closed = true;
       this.socket.end(data);
@@ -312,7 +466,7 @@ class ClientSession {
     }
     const ok = this.socket.write(data);
     if (!ok) this.pause();
-    else this.maybeResume();
+    else if (this.paused) this.maybeResume();
   }
 
   private reply(r: Reply, quit = false): void {
@@ -325,17 +479,17 @@ class ClientSession {
 
   private dispatch(argv: Buffer[]): void {
     const name = (argv[0] as Buffer).toString('latin1').toUpperCase();
-    const args = argv.slice(1);
     this.proxy.totalCommands++;
-    const known = CONNECTION_COMMANDS.has(name) || FORWARDED[name] !== undefined;
-    const label = known ? name : 'unknown';
+    const info = FORWARDED[name];
+    const isConnection = info === undefined && CONNECTION_COMMANDS.has(name);
+    const label = info !== undefined || isConnection ? name : 'unknown';
     const counts = this.proxy.metrics.counts;
     counts.set(label, (counts.get(label) ?? 0) + 1);
     if (!this.authed && name !== 'AUTH' && name !== 'HELLO' && name !== 'QUIT') {
       return this.refuse('NOAUTH Authentication required.');
     }
-    if (CONNECTION_COMMANDS.has(name)) return this.connectionCommand(name, args);
-    const info = FORWARDED[name];
+    const args = argv.slice(1);
+    if (isConnection) return this.connectionCommand(name, args);
     if (info === undefined || !this.proxy.allowed.has(name)) {
       if (this.multi) this.multiFailed = true;
       const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
@@ -353,7 +507,7 @@ class ClientSession {
       this.multi.push({ name, up });
       return this.reply({ status: 'QUEUED' });
     }
-    this.forward(name, info, up);
+    this.forward(info, up);
   }
 
   private refuse(message: string): void {
@@ -361,43 +515,18 @@ class ClientSession {
     this.reply(err(message));
   }
 
-  private forward(name: string, info: CommandInfo, up: Upstream): void {
-    const s = this.slot();
-    const started = process.hrtime.bigint();
-    const conn = this.tx ?? this.proxy.opts.pool.shared;
-    const run = (retry: boolean): void => {
-      const p = send(conn, up.name, up.args);
-      if (up.after) send(conn, up.after.name, up.after.args).catch(() => undefined);
-      const durable = info.write && this.proxy.opts.durable ? waitReplica(conn, this.proxy.opts.durableTimeoutMs) : null;
-      p.then(
-        async (value) => {
-          let r = toReply(value, up, info, this.proto);
-          if (durable) {
-            const acked = await durable.catch((e: Error) => (isRetryable(e) ? -1 : -2));
-            if (acked === -1) {
-              this.proxy.metrics.errors.inc({ kind: 'retryable' });
-              r = err('TRYAGAIN the write may be applied but the master went away before a replica confirmed it; retry');
-            } else if (acked < 1) {
-              this.proxy.metrics.errors.inc({ kind: 'durable' });
-              r = err(`NOREPLICAS the write was applied on the master but no replica confirmed it within ${this.proxy.opts.durableTimeoutMs} ms`);
-            }
-          }
-          this.proxy.metrics.latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-          this.answer(s, r);
-        },
-        (e: Error) => {
-          durable?.catch(() => undefined);
-          if (isRetryable(e)) {
-            if (retry && info.idempotent && conn === this.proxy.opts.pool.shared) return run(false);
-            this.proxy.metrics.errors.inc({ kind: 'retryable' });
-            return this.answer(s, err(RETRYABLE));
-          }
-          this.proxy.metrics.errors.inc({ kind: 'upstream' });
-          this.answer(s, err(e.message));
-        },
-      );
-    };
-    run(true);
+  private forward(info: CommandInfo, up: Upstream): void {
+    const o = this.proxy.opts;
+    const durable = info.write && o.durable;
+    const cmds: Buffer[][] = [[nameBytes(up.name), ...up.args]];
+    if (up.after) cmds.push([nameBytes(up.after.name), ...up.after.args]);
+    if (durable) cmds.push(waitCommand(o.durableTimeoutMs));
+    const shape = up.setnx ? Shape.Setnx : info.mapReply ? Shape.Map : Shape.AsIs;
+    const tx = this.tx;
+    const req = new Forwarded(this, encodeCommands(cmds), cmds.length, shape, info.idempotent, durable, tx === null, performance.now());
+    this.slots.push(req);
+    if (tx) tx.send(req);
+    else o.pool.send(req);
   }
 
   private connectionCommand(name: string, args: Buffer[]): void {
@@ -526,13 +655,12 @@ class ClientSession {
 
   private watch(args: Buffer[]): void {
     if (args.length === 0) return this.refuse("ERR wrong number of arguments for 'watch' command");
-    this.tx ??= this.proxy.opts.pool.dedicated();
-    const keys = args.map((k) => Buffer.concat([this.prefix, k]));
-    const s = this.slot();
-    send(this.tx, 'WATCH', keys).then(
-      () => this.answer(s, OK),
-      (e: Error) => this.answer(s, err(isRetryable(e) ? RETRYABLE : e.message)),
-    );
+    this.tx ??= this.proxy.opts.pool.dedicated(CLOSE_TX);
+    if (this.tx === null) return this.failed(this.slot(), 'retryable', RETRYABLE);
+    const cmd = [nameBytes('WATCH'), ...args.map((k) => Buffer.concat([this.prefix, k]))];
+    const req = new Forwarded(this, encodeCommands([cmd]), 1, Shape.AsIs, false, false, false, performance.now());
+    this.slots.push(req);
+    this.tx.send(req);
   }
 
   private exec(): void {
@@ -544,95 +672,46 @@ class ClientSession {
       this.endTx();
       return this.refuse('EXECABORT Transaction discarded because of previous errors.');
     }
-    const conn = this.tx ?? this.proxy.opts.pool.dedicated();
+    const link = this.tx ?? this.proxy.opts.pool.dedicated(CLOSE_TX);
     this.tx = null;
-    const s = this.slot();
-    const pipeline = conn.multi();
-    // Which results are the clients' commands (the rest are the proxy's EXPIRE ... NX additions).
-    const own: boolean[] = [];
+    if (link === null) return this.failed(this.slot(), 'retryable', RETRYABLE);
+    const cmds: Buffer[][] = [[nameBytes('MULTI')]];
     for (const q of queued) {
-      callOn(pipeline, q.up.name, q.up.args);
-      own.push(true);
-      if (q.up.after) {
-        callOn(pipeline, q.up.after.name, q.up.after.args);
-        own.push(false);
-      }
+      cmds.push([nameBytes(q.up.name), ...q.up.args]);
+      if (q.up.after) cmds.push([nameBytes(q.up.after.name), ...q.up.after.args]);
     }
-    const writes = queued.some((q) => FORWARDED[q.name]?.write);
-    pipeline
-      .exec()
-      .then(async (results) => {
-        if (results === null) return this.answer(s, null); // a WATCHed key changed
-        if (writes && this.proxy.opts.durable) {
-          const acked = await waitReplica(conn, this.proxy.opts.durableTimeoutMs).catch(() => 0);
-          if (acked < 1) {
-            this.proxy.metrics.errors.inc({ kind: 'durable' });
-            return this.answer(s, err(`NOREPLICAS the transaction was applied on the master but no replica confirmed it within ${this.proxy.opts.durableTimeoutMs} ms`));
-          }
-        }
-        const replies = results.filter((_, i) => own[i]).map(([e, v], i) => {
-          const q = queued[i] as Queued;
-          return e ? err(e.message) : toReply(v, q.up, FORWARDED[q.name] as CommandInfo, this.proto);
-        });
-        this.answer(s, replies);
-      })
-      .catch((e: Error) => this.answer(s, err(isRetryable(e) ? RETRYABLE : `EXECABORT ${e.message}`)))
-      .finally(() => conn.disconnect());
+    cmds.push([nameBytes('EXEC')]);
+    const execIndex = cmds.length;
+    const durable = this.proxy.opts.durable && queued.some((q) => FORWARDED[q.name]?.write);
+    if (durable) cmds.push(waitCommand(this.proxy.opts.durableTimeoutMs));
+    const req = new Transaction(this, encodeCommands(cmds), cmds.length, execIndex, queued, durable, () => link.retire());
+    this.slots.push(req);
+    link.send(req);
+  }
+
+  /** EXEC's reply: without the proxy's EXPIRE NX results, each result shaped like its command's. */
+  transactionDone(s: Slot, exec: Buffer, queued: Queued[]): void {
+    const plain = this.proto === 2 && queued.every((q) => !q.up.after && !q.up.setnx);
+    if (plain || exec[0] !== 0x2a) return this.answerBytes(s, this.proto === 3 ? toResp3(exec, false) : exec);
+    const items = arrayElements(exec);
+    if (items === null) return this.answer(s, null); // a WATCHed key changed
+    const own: Buffer[] = [];
+    let i = 0;
+    for (const q of queued) {
+      const item = items[i++] as Buffer;
+      if (q.up.after) i++;
+      const shape = FORWARDED[q.name]?.mapReply === true;
+      own.push(q.up.setnx ? setnxReply(item) : this.proto === 3 ? toResp3(item, shape) : item);
+    }
+    this.answerBytes(s, Buffer.concat([Buffer.from(`*${own.length}\r\n`), ...own]));
   }
 
   private endTx(): void {
     this.multi = null;
     this.multiFailed = false;
-    this.tx?.disconnect();
+    this.tx?.retire();
     this.tx = null;
   }
 }
 
-const corked = new Set<Redis>();
-
-/**
- * Sends one command with bytes in and out. Writes to a connection are corked until the end of this event-loop
- * iteration, so the commands of all clients served in one iteration leave in one syscall (ioredis's own
- * auto-pipelining flushes on nextTick, i.e. after every client's data event, which batches nothing at -P 1).
- */
-function send(conn: Redis, name: string, args: Buffer[]): Promise<unknown> {
-  const stream = conn.status === 'ready' ? conn.stream : null;
-  if (stream && !corked.has(conn)) {
-    if (corked.size === 0) setImmediate(uncorkAll);
-    corked.add(conn);
-    stream.cork();
-  }
-  return conn.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
-}
-
-function uncorkAll(): void {
-  for (const conn of corked) conn.stream.uncork();
-  corked.clear();
-}
-
-function callOn(pipeline: ReturnType<Redis['multi']>, name: string, args: Buffer[]): void {
-  const fn = (pipeline as unknown as Record<string, (...a: Buffer[]) => unknown>)[`${name.toLowerCase()}Buffer`];
-  fn?.apply(pipeline, args);
-}
-
-async function waitReplica(conn: Redis, timeoutMs: number): Promise<number> {
-  return Number(await send(conn, 'WAIT', [Buffer.from('1'), Buffer.from(String(timeoutMs))]));
-}
-
-/** ioredis's value back into a typed reply: status replies and HGETALL's object need the command to know. */
-function toReply(v: unknown, up: Upstream, info: CommandInfo, proto: Protocol): Reply {
-  let r: Reply;
-  if (info.mapReply && Array.isArray(v)) {
-    const flat = v as Reply[];
-    r = proto === 3 ? { map: flat.flatMap((k, i): [Reply, Reply][] => (i % 2 === 0 ? [[k, flat[i + 1] ?? null]] : [])) } : flat;
-  } else if (info.mapReply && v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
-    // Inside MULTI ioredis turns HGETALL into an object (field names as strings).
-    const entries = Object.entries(v as Record<string, Buffer>).map(([k, x]): [Reply, Reply] => [k, x]);
-    r = proto === 3 ? { map: entries } : entries.flat();
-  } else if (up.status && Buffer.isBuffer(v)) {
-    r = { status: v.toString('utf8') };
-  } else {
-    r = v as Reply;
-  }
-  return up.mapReply ? up.mapReply(r) : r;
-}
+const waitCommand = (timeoutMs: number): Buffer[] => [nameBytes('WAIT'), Buffer.from('1'), Buffer.from(String(timeoutMs))];

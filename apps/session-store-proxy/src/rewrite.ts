@@ -6,7 +6,6 @@
 //   PERSIST becomes EXPIRE key max: the key keeps living, for at most max (reply 1 when the key exists).
 //   Hash and counter writes that may create a key are followed by EXPIRE key max NX (no effect on a key with a TTL).
 import { CREATES_WITHOUT_TTL, type CommandInfo, keyIndexes } from './commands.js';
-import type { Reply } from './resp.js';
 
 export interface RewriteContext {
   /** Prepended to every key; empty for none. */
@@ -18,10 +17,8 @@ export interface RewriteContext {
 export interface Upstream {
   name: string;
   args: Buffer[];
-  /** The reply is a simple string (+OK) rather than a bulk. */
-  status: boolean;
-  /** Maps the upstream reply back to what the client's command replies. */
-  mapReply?: (r: Reply) => Reply;
+  /** The upstream command is SET NX standing for SETNX: its reply becomes 1/0. */
+  setnx?: boolean;
   /** Sent right after on the same connection; its reply is not the client's. */
   after?: { name: string; args: Buffer[] };
 }
@@ -35,9 +32,8 @@ export function rewrite(name: string, info: CommandInfo, clientArgs: readonly Bu
   if (ctx.prefix.length > 0) {
     for (const i of keys) args[i - 1] = Buffer.concat([ctx.prefix, clientArgs[i - 1] as Buffer]);
   }
-  const out: Upstream = { name, args, status: info.statusReply === true };
+  const out: Upstream = { name, args };
   const max = ctx.maxTtlSeconds;
-  if (name === 'SET') out.status = !args.slice(2).some((a) => upper(a) === 'GET');
   if (max === null) return out;
 
   const capSeconds = (i: number, unit: 1 | 1000) => capAt(args, i, max * unit);
@@ -86,11 +82,10 @@ export function rewrite(name: string, info: CommandInfo, clientArgs: readonly Bu
       return {
         name: 'SET',
         args: [args[0] as Buffer, args[1] as Buffer, b('NX'), b('EX'), b(max)],
-        status: true,
-        mapReply: (r) => (r === null ? 0 : typeof r === 'object' && r !== null && 'error' in r ? r : 1),
+        setnx: true,
       };
     case 'PERSIST':
-      return { name: 'EXPIRE', args: [args[0] as Buffer, b(max)], status: false };
+      return { name: 'EXPIRE', args: [args[0] as Buffer, b(max)] };
     default:
       if (CREATES_WITHOUT_TTL.has(name)) out.after = { name: 'EXPIRE', args: [args[0] as Buffer, b(max), b('NX')] };
       return out;

@@ -1,11 +1,13 @@
-// The upstream side: one shared ioredis connection (pipelined) to the current master, found through
-// Sentinel or configured directly, plus dedicated connections for transactions. ioredis follows Sentinel's
-// master: on a lost connection it asks the sentinels again, and its failover detector reconnects on
-// +switch-master. In-flight commands are not resent automatically (a write might run twice); the proxy
-// decides per command.
+// The upstream side: one shared link (pipelined, replies forwarded as bytes) to the current master, found through
+// Sentinel or configured directly, plus dedicated links for transactions. In sentinel mode the master is asked
+// of the sentinels on every (re)connect, confirmed with ROLE, and dropped on +switch-master. Requests sent while
+// no master is connected wait (at most commandTimeoutMs); requests in flight on a lost link are handed back to
+// their owner, which decides whether a second attempt is safe.
 import { EventEmitter } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { SessionUpstream } from '@fulcrum/schemas';
+import { command, encodeCommands } from './encoder.js';
+import { type LinkEvents, UpstreamLink, type UpstreamRequest } from './upstream-link.js';
 
 export interface UpstreamOptions {
   upstream: SessionUpstream;
@@ -21,93 +23,216 @@ export interface MasterAddress {
   port: number;
 }
 
-/** Emits 'master' (MasterAddress) when connected to a (new) master, and 'down' (reason) when the link is lost. */
+/** Why a request did not get its replies; `retryable` is false when it already waited its whole timeout. */
+export interface LostReason {
+  message: string;
+  retryable: boolean;
+}
+
+/** A request the pool can hand back: `lost` instead of UpstreamRequest.onLost, to know whether to try again. */
+export interface PoolRequest extends UpstreamRequest {
+  lost(reason: LostReason): void;
+}
+
+const CONNECT_TIMEOUT_MS = 2000;
+
+/** Emits 'master' (MasterAddress, previous) when connected to a (new) master, and 'down' (reason) when the link is lost. */
 export class UpstreamPool extends EventEmitter {
-  readonly shared: Redis;
   master: MasterAddress | null = null;
   failovers = 0;
   lastError: string | null = null;
-  private readonly opts: UpstreamOptions;
+  private shared: UpstreamLink | null = null;
+  private readonly offline: PoolRequest[] = [];
+  private readonly dedicatedLinks = new Set<UpstreamLink>();
+  private readonly handshake: { bytes: Buffer; replies: number; roleAt: number };
+  private readonly sentinels: { ask: Redis; watch: Redis }[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+  private looping = false;
+  private wakeUp: (() => void) | null = null;
 
-  constructor(opts: UpstreamOptions) {
+  constructor(private readonly opts: UpstreamOptions) {
     super();
-    this.opts = opts;
-    this.shared = this.connect();
-    this.shared.on('ready', () => this.onReady());
-    // ioredis reports each failed reconnect as an error event; the state is in `connected` and the events.
-    this.shared.on('error', (e: Error) => (this.lastError = e.message));
-    this.shared.on('close', () => {
-      if (this.master !== null) this.emit('down', 'upstream connection closed');
-    });
-  }
-
-  /** A connection for one client's transaction (WATCH/MULTI/EXEC); the caller quits it. */
-  dedicated(): Redis {
-    const conn = this.connect();
-    conn.on('error', () => undefined); // its commands fail with the error; the client gets it as a reply
-    return conn;
+    const cmds: Buffer[][] = [];
+    if (opts.password !== undefined) cmds.push(opts.username === undefined ? command('AUTH', opts.password) : command('AUTH', opts.username, opts.password));
+    if (opts.database !== 0) cmds.push(command('SELECT', String(opts.database)));
+    let roleAt = -1;
+    if (opts.upstream.mode === 'sentinel') {
+      roleAt = cmds.length;
+      cmds.push(command('ROLE'));
+      this.watchSentinels(opts.upstream);
+    }
+    this.handshake = { bytes: cmds.length > 0 ? Buffer.from(encodeCommands(cmds)) : Buffer.alloc(0), replies: cmds.length, roleAt };
+    this.timer = setInterval(() => this.expire(), Math.max(10, Math.min(250, opts.commandTimeoutMs / 4)));
+    this.timer.unref();
+    void this.connectLoop();
   }
 
   get connected(): boolean {
-    return this.shared.status === 'ready';
+    return this.shared?.state === 'ready';
+  }
+
+  /** Sends on the shared link, or queues until a master is connected. */
+  send(req: PoolRequest): void {
+    const link = this.shared;
+    if (link !== null && link.state === 'ready') return link.send(req);
+    if (this.stopped) return req.lost({ message: 'proxy shutting down', retryable: false });
+    req.sentAt = Date.now();
+    this.offline.push(req);
+  }
+
+  /** A link of its own to the current master (transactions), or null when there is none; the caller closes it. */
+  dedicated(events: LinkEvents): UpstreamLink | null {
+    const m = this.master;
+    if (m === null || !this.connected) return null;
+    const link = new UpstreamLink(this.linkOptions(m), {
+      ready: (l) => events.ready(l),
+      closed: (l, reason, lost) => {
+        this.dedicatedLinks.delete(l);
+        events.closed(l, reason, lost);
+      },
+    });
+    this.dedicatedLinks.add(link);
+    return link;
   }
 
   async close(): Promise<void> {
-    this.shared.disconnect(false);
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.wakeUp?.();
+    this.shared?.close('proxy shutting down');
+    for (const l of [...this.dedicatedLinks]) l.close('proxy shutting down');
+    for (const r of this.offline.splice(0)) r.lost({ message: 'proxy shutting down', retryable: false });
+    for (const s of this.sentinels) {
+      s.ask.disconnect();
+      s.watch.disconnect();
+    }
     await new Promise((r) => setImmediate(r));
   }
 
-  private connect(): Redis {
-    const u = this.opts.upstream;
-    const common: RedisOptions = {
-      db: this.opts.database,
-      // The proxy batches writes itself (see send() in proxy.ts).
-      enableAutoPipelining: false,
-      // A command in flight when the connection drops fails; the proxy retries only what is idempotent.
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: null,
-      commandTimeout: this.opts.commandTimeoutMs,
-      retryStrategy: (times) => Math.min(50 * times, 500),
-      // A demoted master answers READONLY: reconnect (through Sentinel) to find the new one.
-      reconnectOnError: (e) => (e.message.startsWith('READONLY') ? 1 : false),
-      lazyConnect: false,
-      ...(this.opts.username === undefined ? {} : { username: this.opts.username }),
-      ...(this.opts.password === undefined ? {} : { password: this.opts.password }),
+  private linkOptions(m: MasterAddress) {
+    const roleAt = this.handshake.roleAt;
+    return {
+      host: m.address,
+      port: m.port,
+      handshake: this.handshake.bytes,
+      handshakeReplies: this.handshake.replies,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      check: (index: number, frame: Buffer): string | null => {
+        if (frame[0] === 0x2d) return frame.toString('utf8', 1, frame.length - 2);
+        // ROLE: *3\r\n$6\r\nmaster\r\n...; a sentinel that is late may still name a demoted master.
+        if (index === roleAt && !/^\*\d+\r\n\$6\r\nmaster\r\n/.test(frame.toString('latin1', 0, 24))) return 'is not a master (ROLE)';
+        return null;
+      },
     };
-    if (u.mode === 'direct') return new Redis({ ...common, host: u.master.address, port: u.master.port });
-    return new Redis({
-      ...common,
-      sentinels: u.sentinels.map((s) => ({ host: s.address, port: s.port })),
-      name: u.masterName,
-      failoverDetector: true,
-      sentinelRetryStrategy: () => 200,
-      ...(u.sentinelPassword === undefined ? {} : { sentinelPassword: u.sentinelPassword }),
+  }
+
+  private async connectLoop(): Promise<void> {
+    if (this.looping) return;
+    this.looping = true;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      let target: MasterAddress | null = null;
+      try {
+        target = await this.discover();
+      } catch (e) {
+        this.lastError = (e as Error).message;
+      }
+      if (target !== null && !this.stopped && (await this.open(target))) break;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        setTimeout(resolve, Math.min(50 * attempt, 500)).unref();
+      });
+      this.wakeUp = null;
+    }
+    this.looping = false;
+  }
+
+  /** Connects to `target`; true once it is the ready shared link, false if it failed first. */
+  private open(target: MasterAddress): Promise<boolean> {
+    return new Promise((resolve) => {
+      let isReady = false;
+      new UpstreamLink(this.linkOptions(target), {
+        ready: (link) => {
+          if (this.stopped) return link.close('proxy shutting down');
+          isReady = true;
+          this.shared = link;
+          const previous = this.master;
+          if (previous !== null && (previous.address !== target.address || previous.port !== target.port)) this.failovers++;
+          this.master = target;
+          resolve(true);
+          this.emit('master', target, previous);
+          for (const r of this.offline.splice(0)) link.send(r);
+        },
+        closed: (link, reason, lost) => {
+          this.lastError = reason;
+          if (!isReady) return resolve(false);
+          if (this.shared === link) this.shared = null;
+          this.emit('down', `upstream connection lost: ${reason}`);
+          for (const r of lost) (r as PoolRequest).lost({ message: reason, retryable: true });
+          if (!this.stopped) void this.connectLoop();
+        },
+      });
     });
   }
 
-  private onReady(): void {
-    const s = this.shared.stream;
-    const address = s.remoteAddress ?? '';
-    const port = s.remotePort ?? 0;
-    const previous = this.master;
-    if (previous !== null && (previous.address !== address || previous.port !== port)) this.failovers++;
-    this.master = { address: address.replace(/^::ffff:/, ''), port };
-    this.emit('master', this.master, previous);
+  private async discover(): Promise<MasterAddress> {
+    const u = this.opts.upstream;
+    if (u.mode === 'direct') return u.master;
+    const failures: string[] = [];
+    for (const [i, s] of this.sentinels.entries()) {
+      try {
+        const r = (await s.ask.call('SENTINEL', 'get-master-addr-by-name', u.masterName)) as [string, string] | null;
+        if (r === null) {
+          failures.push(`sentinel ${i + 1} does not know master '${u.masterName}'`);
+          continue;
+        }
+        return { address: r[0], port: Number(r[1]) };
+      } catch (e) {
+        failures.push(`sentinel ${i + 1}: ${(e as Error).message}`);
+      }
+    }
+    throw new Error(`no sentinel named the master: ${failures.join('; ')}`);
   }
-}
 
-/** Errors that mean "the master went away or is changing": the client may retry. */
-export function isRetryable(e: Error): boolean {
-  const m = e.message;
-  return (
-    e.name === 'MaxRetriesPerRequestError' ||
-    m.startsWith('READONLY') ||
-    m.startsWith('LOADING') ||
-    m.startsWith('MASTERDOWN') ||
-    m.includes('Connection is closed') ||
-    m.includes('Command timed out') ||
-    m.includes('ECONNRESET') ||
-    m.includes('ECONNREFUSED') ||
-    m.includes("Stream isn't writeable")
-  );
+  private watchSentinels(u: Extract<SessionUpstream, { mode: 'sentinel' }>): void {
+    for (const s of u.sentinels) {
+      const base = {
+        host: s.address,
+        port: s.port,
+        ...(u.sentinelPassword === undefined ? {} : { password: u.sentinelPassword }),
+        retryStrategy: () => 500,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+      };
+      const ask = new Redis({ ...base, commandTimeout: 1000, maxRetriesPerRequest: 1 });
+      const watch = new Redis({ ...base, maxRetriesPerRequest: null });
+      ask.on('error', () => undefined); // a sentinel that is down is skipped when asked
+      watch.on('error', () => undefined);
+      watch.on('message', (_channel: string, message: string) => this.onSwitchMaster(message));
+      watch.subscribe('+switch-master').catch(() => undefined); // ioredis subscribes again on reconnect
+      this.sentinels.push({ ask, watch });
+    }
+  }
+
+  /** `+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>`: leave the old master at once. */
+  private onSwitchMaster(message: string): void {
+    const [name, , , address, port] = message.split(' ');
+    if (this.opts.upstream.mode !== 'sentinel' || name !== this.opts.upstream.masterName) return;
+    const m = this.master;
+    if (this.shared !== null && m !== null && (m.address !== address || m.port !== Number(port))) {
+      this.shared.close(`sentinel switched the master to ${address}:${port}`);
+    }
+  }
+
+  /** Commands past their timeout: waiting ones are answered, a link that stopped answering is dropped. */
+  private expire(): void {
+    const now = Date.now();
+    const limit = this.opts.commandTimeoutMs;
+    while (this.offline.length > 0 && now - (this.offline[0] as PoolRequest).sentAt >= limit) {
+      (this.offline.shift() as PoolRequest).lost({ message: `no upstream master within ${limit} ms`, retryable: false });
+    }
+    for (const link of [this.shared, ...this.dedicatedLinks]) {
+      const oldest = link?.oldestSentAt;
+      if (link && oldest != null && now - oldest >= limit) link.close(`no reply within ${limit} ms`);
+    }
+  }
 }

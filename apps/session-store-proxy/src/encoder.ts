@@ -1,0 +1,46 @@
+// Request encoding into large slabs: a command's bytes are a view of the slab (no allocation per command), and
+// stay valid after they are written, so a command lost with its connection can be sent again as it was.
+
+const SLAB_BYTES = 256 * 1024;
+const CRLF_0 = 13;
+const CRLF_1 = 10;
+
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let used = 0;
+
+const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length);
+
+/** Encodes commands (arrays of binary-safe arguments) into one contiguous buffer. */
+export function encodeCommands(commands: readonly (readonly Buffer[])[]): Buffer {
+  let size = 0;
+  for (const args of commands) {
+    size += 3 + digits(args.length);
+    for (const a of args) size += 5 + digits(a.length) + a.length;
+  }
+  if (SLAB_BYTES - used < size) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, size));
+    used = 0;
+  }
+  const buf = slab;
+  const start = used;
+  let o = start;
+  for (const args of commands) {
+    buf[o++] = 0x2a; // '*'
+    o += buf.write(String(args.length), o, 'latin1');
+    buf[o++] = CRLF_0;
+    buf[o++] = CRLF_1;
+    for (const a of args) {
+      buf[o++] = 0x24; // '$'
+      o += buf.write(String(a.length), o, 'latin1');
+      buf[o++] = CRLF_0;
+      buf[o++] = CRLF_1;
+      o += a.copy(buf, o);
+      buf[o++] = CRLF_0;
+      buf[o++] = CRLF_1;
+    }
+  }
+  used = o;
+  return buf.subarray(start, o);
+}
+
+export const command = (...args: (string | Buffer)[]): Buffer[] => args.map((a) => (typeof a === 'string' ? Buffer.from(a, 'utf8') : a));
