@@ -107,8 +107,9 @@ export class RealServerRole {
    * filtering applies to, loose mode included (__fib_validate_source; seen in the lab as
    * TcpExtIPReversePathFilter). The filter in force is max(all, device), so both all and tunl0
    * go to 0. Every other device keeps the filter it had: its own value is raised to at least the
-   * old `all`, and so is `default` for devices created later. The writes are in this order, so no
-   * device is ever less filtered than wanted.
+   * old `all` before `all` is lowered. `default` is left alone: writing it also rewrites every
+   * device never written explicitly (seen in the lab), so a device created while `all` is 0 gets
+   * only the default's filter.
    */
   private async rpFilterSysctls(state: RoleState): Promise<Record<string, string>> {
     const a = this.opts.addresses;
@@ -116,7 +117,7 @@ export class RealServerRole {
     const wanted: Record<string, string> = {};
     if (allBefore > 0) {
       // lo is left out: the kernel never reverse-path checks what it receives on loopback.
-      const devices = ['default', ...(await a.links()).map((l) => l.name).filter((n) => n !== TUNNEL_DEVICE && n !== 'lo')];
+      const devices = (await a.links()).map((l) => l.name).filter((n) => n !== TUNNEL_DEVICE && n !== 'lo');
       for (const device of devices) {
         const own = await a.readSysctl(rpFilter(device)).catch((err: unknown) => {
           // A device without IPv4 configuration (or gone meanwhile) has nothing to keep.
