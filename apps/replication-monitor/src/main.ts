@@ -70,6 +70,7 @@ await runService(
       ...(auth ? { auth } : {}),
       logger: svc.logger,
       registry: svc.registry,
+      timeoutMs: svc.config.nats.requestTimeoutMs,
       waitForServer: true,
     })
       .then(async (b) => {

@@ -1,10 +1,9 @@
-import { connectBus, openStore } from '@fulcrum/bus';
+import { connectBus, followDesiredState, openStore } from '@fulcrum/bus';
 import type { Bus, Store } from '@fulcrum/bus';
 import { busAuth } from '@fulcrum/runtime';
 import type { Service } from '@fulcrum/runtime';
 import {
   EVENT_SUBJECTS,
-  desiredBucket,
   makeEvent,
   setSyncDaemon,
   statusBucket,
@@ -53,6 +52,7 @@ export class BusLink {
       ...(auth ? { auth } : {}),
       logger: this.svc.logger,
       registry: this.svc.registry,
+      timeoutMs: this.svc.config.nats.requestTimeoutMs,
       waitForServer: true,
     })
       .then((bus) => this.attach(bus))
@@ -143,18 +143,12 @@ export class BusLink {
     }
   }
 
+  /** Generation by generation: an instance and the services it tracks arrive together, never half a commit. */
   private async followDesiredState(bus: Bus): Promise<void> {
-    const desired = await openStore(bus, desiredBucket);
-    const objects = new Map<string, DesiredObject>();
-    const snap = await desired.readAll();
-    for (const [key, e] of snap.entries) objects.set(key, e.value);
-    await this.reconcile(objects);
-    const watch = desired.watch({ fromRevision: snap.revision, keys: ['vrrp.>', 'vs.>'] });
+    const watch = await followDesiredState(bus, { keys: ['vrrp.>', 'vs.>'], logger: this.svc.logger });
     this.stopWatch = () => watch.stop();
-    for await (const change of watch) {
-      if (change.op === 'put') objects.set(change.key, change.value);
-      else objects.delete(change.key);
-      await this.reconcile(objects);
+    for await (const batch of watch) {
+      await this.reconcile(new Map([...batch.state].map(([key, e]) => [key, e.value])));
     }
   }
 

@@ -27,6 +27,7 @@ export async function connectServiceBus(svc: Service<{ host: string; nats: NatsC
     ...(auth ? { auth } : {}),
     logger: svc.logger,
     registry: svc.registry,
+    timeoutMs: nats.requestTimeoutMs,
     waitForServer: true,
   });
   svc.onStop('bus', () => bus.drain());

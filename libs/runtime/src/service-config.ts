@@ -47,6 +47,13 @@ export const natsConfig = z
     password: z.string().min(1).optional().describe('password of the user (secret)'),
     token: z.string().min(1).optional().describe('authentication token, instead of user and password (secret)'),
     credsFile: z.string().min(1).optional().describe('NATS credentials file (JWT + nkey seed), instead of the others'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(2000)
+      .describe('how long a request or KV operation waits for NATS before it fails and is retried (ms)'),
   })
   .strict()
   .superRefine((nats, ctx) => {

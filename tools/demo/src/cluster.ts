@@ -177,7 +177,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const startService = (n: string, service: string) => {
     mkdirSync(`/run/fulcrum-demo/${n}`, { recursive: true });
     const { argv, env } = unitCommand(unit(service), service, n);
-    const p = t.spawn(n, argv, { name: service, env: { ...process.env, ...env } });
+    // The lab's and the demo's own FULCRUM_* variables are not the service's configuration (it would warn about each).
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^FULCRUM_(LAB|DEMO)/.test(k)));
+    const p = t.spawn(n, argv, { name: service, env: { ...inherited, ...env } });
     procs.set(`${n}/${service}`, p);
     return p;
   };
