@@ -144,7 +144,6 @@ export class BusLink {
   }
 
   /** Generation by generation: an instance and the services it tracks arrive together, never half a commit. */
-  /** Generation by generation: an instance and the services it tracks arrive together, never half a commit. */
   private async followDesiredState(bus: Bus): Promise<void> {
     const watch = await followDesiredState(bus, { keys: ['vrrp.>', 'vs.>'], logger: this.svc.logger });
     this.stopWatch = () => watch.stop();
