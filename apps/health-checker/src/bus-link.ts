@@ -1,7 +1,7 @@
-import { openStore } from '@fulcrum/bus';
-import type { Bus, Store, StoreWatch } from '@fulcrum/bus';
+import { followDesiredState, openStore } from '@fulcrum/bus';
+import type { Bus, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
 import type { Logger } from '@fulcrum/runtime';
-import { EVENT_SUBJECTS, desiredBucket, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
+import { EVENT_SUBJECTS, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
 import type { DesiredObject, EventOf, FulcrumEvent, VirtualService } from '@fulcrum/schemas';
 import type { Endpoint } from './checks/index.js';
 import type { HealthReport } from './engine/engine.js';
@@ -24,14 +24,14 @@ export interface HealthLinkOptions {
 /**
  * The checker's side of NATS: health events on every reported change, the latest state of each
  * real server in the status bucket (re-put before it expires, deleted when the server is no longer
- * checked), and the virtual services of the desired state (readAll, then watch).
+ * checked), and the virtual services of the desired state (generation by generation).
  */
 export class HealthLink {
   private bus: Bus | null = null;
   private status: Store<FulcrumEvent> | null = null;
   private readonly latest = new Map<string, EventOf<'health'>>();
   private refresh: NodeJS.Timeout | null = null;
-  private watch: StoreWatch<DesiredObject> | null = null;
+  private watch: GenerationWatch<DesiredObject> | null = null;
   private readonly desired = new Map<string, VirtualService>();
   private closed = false;
 
@@ -101,21 +101,21 @@ export class HealthLink {
     }
   }
 
+  /** The desired state generation by generation: the services of a commit change together, never half. */
   private async followDesired(bus: Bus): Promise<void> {
-    const store = await openStore(bus, desiredBucket);
-    const snap = await store.readAll();
-    for (const e of snap.entries.values()) if (e.value.kind === 'virtual-service') this.desired.set(e.value.id, e.value);
-    if (this.closed) return;
-    this.opts.onServices(this.services());
-    const watch = store.watch({ fromRevision: snap.revision, keys: 'vs.>' });
+    const watch = await followDesiredState(bus, { keys: 'vs.>', logger: this.opts.logger });
     this.watch = watch;
+    const batches = watch[Symbol.asyncIterator]();
+    const take = (batch: GenerationBatch<DesiredObject>) => {
+      this.desired.clear();
+      for (const e of batch.state.values()) if (e.value.kind === 'virtual-service') this.desired.set(e.value.id, e.value);
+      if (!this.closed) this.opts.onServices(this.services());
+    };
+    const first = await batches.next();
+    if (first.done || this.closed) return;
+    take(first.value);
     void (async () => {
-      for await (const change of watch) {
-        const id = change.key.slice('vs.'.length);
-        if (change.op === 'put' && change.value.kind === 'virtual-service') this.desired.set(change.value.id, change.value);
-        else this.desired.delete(id);
-        if (!this.closed) this.opts.onServices(this.services());
-      }
+      for (let next = await batches.next(); !next.done; next = await batches.next()) take(next.value);
     })().catch((err: unknown) => this.opts.logger.error({ err }, 'desired-state watch ended'));
   }
 }
