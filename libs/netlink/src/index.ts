@@ -19,3 +19,5 @@ export type { PreparedTcpProbe, TcpProbeFailure, TcpProbeOutcome, TcpProbeTarget
 export { ProbeError, openTcpProber } from './probe/index.js';
 export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
 export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';
+export type { IcmpPinger, IcmpPingerOptions, PingOutcome, PingTarget, PreparedPing } from './probe/index.js';
+export { openIcmpPinger } from './probe/index.js';

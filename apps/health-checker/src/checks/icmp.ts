@@ -1,65 +1,78 @@
-import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { runAttempt } from './attempt.js';
-import { killGroup, lastLine, spawnGroup, TailBuffer } from './child.js';
-import { assertNumeric } from './socket.js';
+import { ProbeError, openIcmpPinger } from '@fulcrum/netlink';
+import type { IcmpPinger, PingOutcome, PreparedPing } from '@fulcrum/netlink';
+import { failedNow } from './attempt.js';
+import { pingIcmpCheck } from './icmp-ping.js';
 import type { CheckResult, NetworkProbeSpec, ProbeContext } from './types.js';
 
 export interface IcmpCheckSpec extends NetworkProbeSpec {
-  /**
-   * Runs ping through this prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to probe from a network
-   * namespace; argv only, never a shell.
-   */
-  prefix?: readonly string[];
+  /** keepalived's fwmark: SO_MARK on the echo requests. */
+  mark?: number;
 }
 
 /**
- * The ping program used: iputils' when installed, else busybox's. Node cannot open a raw or
- * ICMP datagram socket without native code, and only the kernel library may load native code,
- * so an echo request is one `ping -c 1` child per probe for now.
+ * keepalived's PING_CHECK: one ICMP (or ICMPv6) echo request, up on the reply. Sent on the kernel
+ * library's shared raw sockets (no process per probe); a process without CAP_NET_RAW falls back to
+ * a `ping -c 1` child.
  */
-export function pingCommand(): string[] {
-  for (const p of ['/usr/bin/ping', '/bin/ping']) if (existsSync(p)) return [p];
-  for (const p of ['/usr/bin/busybox', '/bin/busybox']) if (existsSync(p)) return [p, 'ping'];
-  return ['ping'];
+export function icmpCheck(target: { address: string }, spec: IcmpCheckSpec, ctx?: ProbeContext): Promise<CheckResult> {
+  const p = pinger();
+  if (p === null || rawRefused) return pingIcmpCheck(target, spec, ctx);
+  return nativeIcmpCheck(p, target, spec, ctx, () => {
+    rawRefused = true;
+    return pingIcmpCheck(target, spec, ctx);
+  });
 }
 
-let ping: string[] | undefined;
+let opened: IcmpPinger | null | undefined;
+/** Set once the kernel refused a raw socket (EPERM): every later probe goes to the ping command. */
+let rawRefused = false;
 
-/** keepalived's PING_CHECK: one ICMP (or ICMPv6) echo request, up on the reply. */
-export function icmpCheck(target: { address: string }, spec: IcmpCheckSpec, ctx?: ProbeContext): Promise<CheckResult> {
-  // The child gets a little longer than the deadline it was given so its own verdict comes first.
-  return runAttempt(ctx, spec.timeoutMs + 500, (attempt) => {
-    assertNumeric(target.address, 'target address');
-    if (spec.source?.address !== undefined) assertNumeric(spec.source.address, 'source address');
-    ping ??= pingCommand();
-    const seconds = Math.max(1, Math.ceil(spec.timeoutMs / 1000));
-    const argv = [
-      ...(spec.prefix ?? []),
-      ...ping,
-      isIP(target.address) === 6 ? '-6' : '-4',
-      '-c', '1',
-      '-W', String(seconds),
-      '-w', String(seconds),
-      ...(spec.source?.address !== undefined ? ['-I', spec.source.address] : []),
-      target.address,
-    ];
-    attempt.phase = `waiting for an echo reply from ${target.address}`;
-    const child = spawnGroup(argv, { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' });
-    const out = new TailBuffer(1024);
-    child.stdout?.on('data', (c: Buffer) => out.push(c));
-    child.stderr?.on('data', (c: Buffer) => out.push(c));
-    child.once('error', (err) => attempt.fail('error', `cannot run ${argv[0]}: ${err.message}`));
-    child.once('exit', (code) =>
-      setImmediate(() => {
-        if (code === 0) return attempt.succeed();
-        const said = lastLine(out.text());
-        // Both pings exit 1 for "no reply" and for a send error such as ENETUNREACH.
-        if (code === 1 && /unreachable/i.test(said)) return attempt.fail('unreachable', `ping ${target.address}: ${said}`);
-        if (code === 1) return attempt.fail('timeout', `no echo reply from ${target.address} within ${seconds} s`);
-        return attempt.fail('unreachable', `ping ${target.address} failed (exit ${code})${said ? `: ${said}` : ''}`);
-      }),
-    );
-    return () => killGroup(child, 'SIGKILL');
-  });
+function pinger(): IcmpPinger | null {
+  if (opened !== undefined) return opened;
+  try {
+    opened = openIcmpPinger();
+  } catch {
+    opened = null;
+  }
+  return opened;
+}
+
+const prepared = new WeakMap<IcmpCheckSpec, { address: string; ping: PreparedPing }>();
+
+/**
+ * An ICMP check on a given pinger (specs open one in a namespace). `refused` runs instead when the
+ * kernel will not give this process a raw socket; without it that is a failed probe.
+ */
+export function nativeIcmpCheck(
+  p: IcmpPinger,
+  target: { address: string },
+  spec: IcmpCheckSpec,
+  ctx?: ProbeContext,
+  refused?: () => Promise<CheckResult>,
+): Promise<CheckResult> {
+  let ping: PreparedPing;
+  const hit = prepared.get(spec);
+  if (hit !== undefined && hit.address === target.address) {
+    ping = hit.ping;
+  } else {
+    try {
+      ping = p.prepare({
+        address: target.address,
+        timeoutMs: spec.timeoutMs,
+        ...(spec.source?.address !== undefined ? { source: spec.source.address } : {}),
+        ...(spec.mark !== undefined ? { mark: spec.mark } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err;
+      if (refused !== undefined && (err.errno === 'EPERM' || err.errno === 'EACCES') && spec.mark === undefined) return refused();
+      return failedNow('error', err.message);
+    }
+    prepared.set(spec, { address: target.address, ping });
+  }
+  return new Promise<CheckResult>((resolve) => p.ping(ping, (o) => resolve(o.ok ? o : toFailure(o)), ctx?.signal));
+}
+
+function toFailure(o: Extract<PingOutcome, { ok: false }>): CheckResult {
+  const reason = o.failure === 'deadline' ? 'timeout' : o.failure === 'aborted' ? 'aborted' : o.failure === 'unreachable' ? 'unreachable' : 'error';
+  return { ok: false, reason, message: o.message, latencyMs: o.latencyMs };
 }

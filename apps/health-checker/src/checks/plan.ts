@@ -76,7 +76,7 @@ export function planCheck(check: HealthCheck, realServer: Endpoint, opts: { helo
     source.address = check.bindInterface !== undefined ? `${check.bindTo}%${check.bindInterface}` : check.bindTo;
   }
   if (check.bindPort !== undefined) source.port = check.bindPort;
-  if (check.fwmark !== undefined && check.type !== 'tcp') {
+  if (check.fwmark !== undefined && check.type !== 'tcp' && check.type !== 'icmp') {
     unsupported.push(`fwmark ${check.fwmark}: only TCP and ICMP probes (native) set SO_MARK; ${check.type} probes go unmarked`);
   }
   const common = { timeoutMs: ms(check.connectTimeout), ...(source.address !== undefined || source.port !== undefined ? { source } : {}) };
@@ -86,7 +86,7 @@ export function planCheck(check: HealthCheck, realServer: Endpoint, opts: { helo
       return { target, probes: [{ type: 'tcp', ...common, ...(check.fwmark !== undefined ? { mark: check.fwmark } : {}) }], schedule, unsupported };
     case 'icmp':
       if (source.port !== undefined) unsupported.push('bindPort: ICMP has no ports');
-      return { target, probes: [{ type: 'icmp', ...common }], schedule, unsupported };
+      return { target, probes: [{ type: 'icmp', ...common, ...(check.fwmark !== undefined ? { mark: check.fwmark } : {}) }], schedule, unsupported };
     case 'smtp':
       return { target, probes: [{ type: 'smtp', ...common, heloName: check.heloName ?? opts.heloName ?? hostname() }], schedule, unsupported };
     case 'dns':

@@ -66,6 +66,7 @@ export const SO_MARK = 36;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_ICMPV6 = 58;
 export const EPOLL_CTL_ADD = 1;
+export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
 export const POLLIN = 0x001;
 export const POLLOUT = 0x004;
