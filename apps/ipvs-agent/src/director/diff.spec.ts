@@ -4,6 +4,7 @@ import { describeOp } from '@fulcrum/netlink';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
 import { describe, expect, it } from 'vitest';
 import { diffTables, pendingId } from './diff.js';
+import type { ModelService } from './table-model.js';
 import { toModel } from './table-model.js';
 import { dumpToTable } from '@fulcrum/netlink';
 
@@ -64,5 +65,25 @@ describe('diffTables', () => {
       for (const r of await kernel.apply(d.ops)) expect(r.ok).toBe(true);
       expect(diffTables(toModel(dumpToTable(await kernel.dump())), toModel(b)).ops).toEqual([]);
     }
+  });
+
+  it('verified: a service found equal is skipped while both entries are the same objects, compared again once either is new', () => {
+    const verified = new Map<string, { have: ModelService; want: ModelService }>();
+    const cur = toModel(base);
+    const same = toModel(base);
+    expect(diffTables(cur, same, { verified }).ops).toEqual([]);
+    expect([...verified.keys()]).toEqual(['tcp|10.0.0.1|80']);
+    // Same objects: not looked at, even though the current entry was changed in place behind its back.
+    const entry = cur.get('tcp|10.0.0.1|80') as ModelService;
+    entry.dests.set('10.0.1.1|80', { ...(entry.dests.get('10.0.1.1|80') as IpvsDestination), weight: 9 });
+    expect(diffTables(cur, same, { verified }).ops).toEqual([]);
+    // A fresh current table (a dump): compared, the difference found, and the memo dropped until it is equal again.
+    const dumped = toModel(table(svc('10.0.0.1', [dest('10.0.1.1', 9), dest('10.0.1.2', 1)])));
+    expect(diffTables(dumped, same, { verified }).ops.map(describeOp)).toEqual(['tcp 10.0.0.1:80 -> 10.0.1.1:80']);
+    expect(verified.size).toBe(0);
+    // A service that is gone from the wanted table leaves the memo too.
+    expect(diffTables(same, same, { verified }).ops).toEqual([]);
+    expect(diffTables(same, toModel(table()), { verified }).ops.map((o) => o.op)).toEqual(['deleteService']);
+    expect(verified.size).toBe(0);
   });
 });

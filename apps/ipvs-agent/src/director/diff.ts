@@ -1,8 +1,8 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { IpvsDestination, IpvsServiceKey } from '@fulcrum/schemas';
 import { destinationId, serviceId } from '@fulcrum/schemas';
 import type { IpvsOp } from '@fulcrum/netlink';
-import type { TableModel } from './table-model.js';
+import type { ModelService, TableModel } from './table-model.js';
+import { sameDestination, sameService } from './table-model.js';
 
 // Current kernel table vs effective table -> the fewest ordered netlink writes.
 // Order: new and changed services first (destinations need their service), then destination
@@ -19,6 +19,13 @@ export interface DiffOptions {
   mayRemove?: (serviceKey: IpvsServiceKey, destination: IpvsDestination) => boolean;
   /** Set weight 0 before deleting a destination that still has weight (default: true). */
   drainBeforeRemove?: boolean;
+  /**
+   * Services an earlier diff found equal, with the two entries it compared. A service whose current
+   * and wanted entries are still those very objects is not compared again: a full pass where
+   * nothing changed costs a lookup per service. diffTables keeps this up to date; it is only for
+   * callers that change a current entry in place solely by applying this diff's ops.
+   */
+  verified?: Map<string, { have: ModelService; want: ModelService }>;
 }
 
 export interface PendingRemoval {
@@ -47,18 +54,23 @@ export function diffTables(current: TableModel, wanted: TableModel, opts: DiffOp
   const serviceRemovals: IpvsOp[] = [];
   const pending: PendingRemoval[] = [];
   const changes = { added: 0, updated: 0, removed: 0 };
+  const verified = opts.verified;
 
   for (const [id, want] of wanted) {
     const key = want.service.key;
     const have = current.get(id);
+    const seen = verified?.get(id);
+    if (seen && seen.have === have && seen.want === want) continue;
+    const before = services.length + destAdds.length + destRemovals.length + pending.length;
     if (!have) {
       services.push({ op: 'addService', service: want.service });
       changes.added += 1;
       for (const d of want.dests.values()) destAdds.push({ op: 'addDestination', key, destination: d });
       changes.added += want.dests.size;
+      verified?.delete(id);
       continue;
     }
-    if (!isDeepStrictEqual(have.service, want.service)) {
+    if (!sameService(have.service, want.service)) {
       services.push({ op: 'editService', service: want.service });
       changes.updated += 1;
     }
@@ -67,7 +79,7 @@ export function diffTables(current: TableModel, wanted: TableModel, opts: DiffOp
       if (!had) {
         destAdds.push({ op: 'addDestination', key, destination: d });
         changes.added += 1;
-      } else if (!isDeepStrictEqual(had, d)) {
+      } else if (!sameDestination(had, d)) {
         destAdds.push({ op: 'editDestination', key, destination: d });
         changes.updated += 1;
       }
@@ -86,9 +98,13 @@ export function diffTables(current: TableModel, wanted: TableModel, opts: DiffOp
         pending.push(p);
       }
     }
+    if (!verified) continue;
+    if (services.length + destAdds.length + destRemovals.length + pending.length === before) verified.set(id, { have, want });
+    else verified.delete(id);
   }
   for (const [id, have] of current) {
     if (wanted.has(id)) continue;
+    verified?.delete(id);
     serviceRemovals.push({ op: 'deleteService', key: have.service.key });
     changes.removed += 1;
   }

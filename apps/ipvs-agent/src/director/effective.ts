@@ -1,7 +1,7 @@
-import type { IpvsDestination, RealServer, SorryServer, VirtualService } from '@fulcrum/schemas';
+import type { IpvsDestination, IpvsService, RealServer, SorryServer, VirtualService } from '@fulcrum/schemas';
 import { destinationId, healthChecksOf, serviceId, toIpvsDestination, toIpvsService } from '@fulcrum/schemas';
 import { canonicalDestination, canonicalIp, canonicalService } from '@fulcrum/netlink';
-import type { TableModel } from './table-model.js';
+import type { ModelService, TableModel } from './table-model.js';
 
 // Desired virtual services + what is observed about their real servers (health, operator drain,
 // replication lag) -> the table the kernel should hold. Pure: the quorum state of the previous
@@ -66,7 +66,7 @@ export function effectiveDestinations(
   vs: VirtualService,
   overlays: Overlays,
   previousQuorum: boolean | undefined,
-): { destinations: IpvsDestination[]; quorum: boolean } {
+): { destinations: IpvsDestination[]; quorum: boolean; liveWeight: number } {
   const live: IpvsDestination[] = [];
   let liveWeight = 0;
   for (const rs of vs.realServers) {
@@ -82,22 +82,77 @@ export function effectiveDestinations(
   }
   const quorum = quorumUp(liveWeight, vs, previousQuorum);
   const sorry = vs.sorryServer;
-  if (!sorry) return { destinations: live, quorum };
-  if (!quorum) return { destinations: [sorryDestination(vs, sorry, 1)], quorum };
+  if (!sorry) return { destinations: live, quorum, liveWeight };
+  if (!quorum) return { destinations: [sorryDestination(vs, sorry, 1)], quorum, liveWeight };
   // Back above quorum: the sorry server goes, or stays at weight 0 when it is inhibited.
-  return { destinations: sorry.inhibit ? [...live, sorryDestination(vs, sorry, 0)] : live, quorum };
+  return { destinations: sorry.inhibit ? [...live, sorryDestination(vs, sorry, 0)] : live, quorum, liveWeight };
+}
+
+interface CachedEffective {
+  vs: VirtualService;
+  service: IpvsService;
+  id: string;
+  /** What the quorum is computed from; the destinations depend on the quorum, not on how it came about. */
+  liveWeight: number;
+  /** The table entry (service + destinations), shared by every pass that reuses it; never changed. */
+  model: ModelService;
+  quorum: boolean;
+}
+
+/**
+ * What effectiveTable computed for each virtual service, reused while the VirtualService object is
+ * the same one (they are never changed in place) and its quorum comes out the same: a full pass over a
+ * table where nothing changed then costs lookups, not 50,000 destinations rebuilt. The overlays
+ * are not compared: whoever changes one calls `forget(id)` for that virtual service, or `clear()`.
+ */
+export class EffectiveCache {
+  private readonly entries = new Map<string, CachedEffective>();
+
+  forget(virtualService: string): void {
+    this.entries.delete(virtualService);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** For effectiveTable: the entry of this very object. */
+  entry(vs: VirtualService): CachedEffective | undefined {
+    const e = this.entries.get(vs.id);
+    return e?.vs === vs ? e : undefined;
+  }
+
+  /** For effectiveTable. */
+  keep(e: CachedEffective): void {
+    this.entries.set(e.vs.id, e);
+  }
+}
+
+function canonicalDestinations(destinations: IpvsDestination[]): Map<string, IpvsDestination> {
+  const dests = new Map<string, IpvsDestination>();
+  for (const d of destinations) {
+    const c = canonicalDestination(d);
+    dests.set(destinationId(c), c);
+  }
+  return dests;
 }
 
 /**
  * The whole effective table, in canonical form, ready for diff(). When two virtual services have
  * the same kernel key, the one that had it in the previous pass (`previousOwners`) keeps it, else
- * the first by id: a new, conflicting service never takes a running one's place.
+ * the first by id: a new, conflicting service never takes a running one's place. With a `cache`,
+ * unchanged virtual services reuse their last result (see EffectiveCache).
  */
 export function effectiveTable(
   services: Iterable<VirtualService>,
   overlays: Overlays,
   previousQuorum: ReadonlyMap<string, boolean> = new Map(),
   previousOwners: ReadonlyMap<string, string> = new Map(),
+  cache?: EffectiveCache,
 ): EffectiveResult {
   const table: TableModel = new Map();
   const owner = new Map<string, string>();
@@ -105,14 +160,21 @@ export function effectiveTable(
   const conflicts: EffectiveResult['conflicts'] = [];
   const owners = new Map<string, string>();
   const keyed = [...services].map((vs) => {
-    const service = canonicalService(toIpvsService(vs, []));
-    const id = serviceId(service.key);
-    return { vs, service, id, rank: previousOwners.get(vs.id) === id ? 0 : 1 };
+    const hit = cache?.entry(vs);
+    const service = hit?.service ?? canonicalService(toIpvsService(vs, []));
+    const id = hit?.id ?? serviceId(service.key);
+    return { vs, service, id, hit, rank: previousOwners.get(vs.id) === id ? 0 : 1 };
   });
   keyed.sort((a, b) => a.rank - b.rank || (a.vs.id < b.vs.id ? -1 : a.vs.id > b.vs.id ? 1 : 0));
-  for (const { vs, service, id } of keyed) {
-    const r = effectiveDestinations(vs, overlays, previousQuorum.get(vs.id));
-    quorum.set(vs.id, r.quorum);
+  for (const { vs, service, id, hit } of keyed) {
+    const before = previousQuorum.get(vs.id);
+    let e = hit && quorumUp(hit.liveWeight, vs, before) === hit.quorum ? hit : undefined;
+    if (!e) {
+      const r = effectiveDestinations(vs, overlays, before);
+      e = { vs, service, id, liveWeight: r.liveWeight, model: { service, dests: canonicalDestinations(r.destinations) }, quorum: r.quorum };
+      cache?.keep(e);
+    }
+    quorum.set(vs.id, e.quorum);
     const first = owner.get(id);
     if (first !== undefined) {
       conflicts.push({ virtualService: vs.id, sameKeyAs: first });
@@ -120,12 +182,7 @@ export function effectiveTable(
     }
     owner.set(id, vs.id);
     owners.set(vs.id, id);
-    const dests = new Map<string, IpvsDestination>();
-    for (const d of r.destinations) {
-      const c = canonicalDestination(d);
-      dests.set(destinationId(c), c);
-    }
-    table.set(id, { service, dests });
+    table.set(id, e.model);
   }
   return { table, quorum, conflicts, owners };
 }

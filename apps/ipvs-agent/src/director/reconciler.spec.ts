@@ -185,4 +185,29 @@ describe('Reconciler', () => {
     expect(records.some((l) => l.virtualService === 'dup' && l.sameKeyAs === 'web')).toBe(true);
     expect((await r.reconcileNow()).ops).toEqual([]);
   });
+
+  it('full passes reuse unchanged results, yet see every later change: health, drain, lag, quorum, a hand edit', async () => {
+    const { kernel, r } = setup({ coalesceMs: 60_000 }); // no scheduled passes: only the full ones below
+    await r.start();
+    const sorry = vs('sorry', '10.0.0.4', [['10.0.1.5', 2], ['10.0.1.6', 2]], { quorum: 4, hysteresis: 1, sorryServer: { address: '10.0.9.9', port: 80 } });
+    await r.setDesired([web, api, sorry], 1);
+    expect((await r.reconcileNow()).ops).toEqual([]);
+    r.setHealth('web', '10.0.1.1', 80, { state: 'down' });
+    await r.reconcileNow();
+    expect(await weightsOf(kernel)).not.toHaveProperty(['10.0.0.1>10.0.1.1']);
+    await r.drain({ virtualService: 'api', address: '10.0.1.3', port: 80 });
+    r.setLagging([{ virtualService: 'web', address: '10.0.1.2', port: 80 }]);
+    await r.reconcileNow();
+    expect(await weightsOf(kernel)).toMatchObject({ '10.0.0.1>10.0.1.2': 0, '10.0.0.2>10.0.1.3': 0, '10.0.0.4>10.0.1.5': 2 });
+    // Quorum lost (live weight 2 < 4 - 1): the sorry server alone; it stays so across full passes.
+    r.setHealth('sorry', '10.0.1.5', 80, { state: 'down' });
+    await r.reconcileNow();
+    for (let i = 0; i < 2; i++) expect((await r.reconcileNow()).ops).toEqual([]);
+    expect(Object.keys(await weightsOf(kernel)).filter((k) => k.startsWith('10.0.0.4'))).toEqual(['10.0.0.4>10.0.9.9']);
+    // A weight changed by hand: found by the drift check, which compares everything again.
+    await kernel.editDestination({ kind: 'addr', protocol: 'tcp', address: '10.0.0.2', port: 80 }, { address: '10.0.1.3', port: 80, forward: 'route', weight: 9, upperThreshold: 0, lowerThreshold: 0, tunnelType: 'ipip', tunnelPort: 0, tunnelFlags: [] });
+    expect((await r.checkDrift()).ops).toHaveLength(1);
+    expect(await weightsOf(kernel)).toMatchObject({ '10.0.0.2>10.0.1.3': 0 });
+    await r.stop();
+  });
 });

@@ -5,9 +5,9 @@ import { errorReply, okReply } from '@fulcrum/schemas';
 import type { Logger } from '@fulcrum/runtime';
 import { diffTables, pendingId } from './diff.js';
 import type { HealthState, Overlays } from './effective.js';
-import { effectiveTable, realServerKey } from './effective.js';
+import { EffectiveCache, effectiveTable, realServerKey } from './effective.js';
 import type { DirectorMetrics } from './metrics.js';
-import type { TableModel } from './table-model.js';
+import type { ModelService, TableModel } from './table-model.js';
 import { applyToModel, countDestinations, toModel } from './table-model.js';
 
 // The director's loop. One dump at start (adopt what the kernel holds, never flush), then every
@@ -57,6 +57,12 @@ export class Reconciler {
   private readonly drained = new Set<string>();
   private readonly lagging = new Set<string>();
   private quorum = new Map<string, boolean>();
+  /** Effective results of unchanged virtual services; forgotten wherever an input changes. */
+  private readonly effective = new EffectiveCache();
+  /** The last full effective table, reused by full passes until an input changes (invalidate()). */
+  private lastFull: TableModel | null = null;
+  /** Services the last diffs found equal (see DiffOptions.verified). */
+  private readonly verified = new Map<string, { have: ModelService; want: ModelService }>();
   /** The kernel's table as far as we know; null = dump before the next diff. */
   private current: TableModel | null = null;
   private readonly drainStarted = new Map<string, number>();
@@ -105,6 +111,7 @@ export class Reconciler {
   /** Replaces the whole desired state (a full read of the bucket) and reconciles. */
   setDesired(services: Iterable<VirtualService>, revision: number | null): Promise<PassResult> {
     this.desired.clear();
+    this.invalidate();
     for (const vs of services) this.desired.set(vs.id, vs);
     this.desiredLoaded = true;
     this.revision = revision;
@@ -115,6 +122,7 @@ export class Reconciler {
   /** One virtual service written; passes are coalesced. */
   putService(vs: VirtualService, revision: number): void {
     this.desired.set(vs.id, vs);
+    this.invalidate(vs.id);
     this.dirty.add(vs.id);
     this.revision = Math.max(this.revision ?? 0, revision);
     this.schedule();
@@ -122,6 +130,7 @@ export class Reconciler {
 
   deleteService(id: string, revision: number): void {
     this.desired.delete(id);
+    this.invalidate(id);
     this.dirty.add(id);
     this.revision = Math.max(this.revision ?? 0, revision);
     this.schedule();
@@ -133,6 +142,7 @@ export class Reconciler {
     const before = this.health.get(key);
     if (before?.state === health.state && before.weight === health.weight) return;
     this.health.set(key, health);
+    this.invalidate(virtualService);
     this.dirty.add(virtualService);
     this.schedule();
   }
@@ -141,6 +151,7 @@ export class Reconciler {
   setLagging(servers: Iterable<{ virtualService: string; address: string; port: number }>): void {
     this.lagging.clear();
     for (const s of servers) this.lagging.add(realServerKey(s.virtualService, s.address, s.port));
+    this.invalidate();
     this.fullPass = true;
     this.schedule();
   }
@@ -189,6 +200,13 @@ export class Reconciler {
 
   // ---- the pass -----------------------------------------------------------------------------
 
+  /** An input of the effective table changed: for one virtual service, or (no id) for any. */
+  private invalidate(virtualService?: string): void {
+    this.lastFull = null;
+    if (virtualService === undefined) this.effective.clear();
+    else this.effective.forget(virtualService);
+  }
+
   private adopt(dump: IpvsDump): void {
     this.current = toModel(dumpToTable(dump));
     this.opts.metrics?.updateFromDump(dump);
@@ -206,6 +224,7 @@ export class Reconciler {
     const scope = this.scope(current);
     const now = this.now();
     const diff = diffTables(scope.current, scope.wanted, {
+      verified: this.verified,
       drainBeforeRemove: this.drainMs > 0,
       mayRemove: (key, d) => {
         if (this.drainMs === 0) return true;
@@ -267,7 +286,7 @@ export class Reconciler {
     this.dirty.clear();
     if (!full) {
       const subset = ids.flatMap((id) => this.desired.get(id) ?? []);
-      const eff = effectiveTable(subset, this.overlays(), this.quorum);
+      const eff = effectiveTable(subset, this.overlays(), this.quorum, new Map(), this.effective);
       const holder = new Map([...this.owners].map(([vs, key]) => [key, vs]));
       const changed = new Set(ids);
       const clash = eff.conflicts.length > 0 || [...eff.owners].some(([vs, key]) => holder.has(key) && holder.get(key) !== vs && !changed.has(holder.get(key) as string));
@@ -280,6 +299,7 @@ export class Reconciler {
           this.noteQuorum(id, eff.quorum.get(id));
         }
         for (const [vs, key] of eff.owners) this.owners.set(vs, key);
+        this.lastFull = null;
         const view: TableModel = new Map();
         for (const k of keys) {
           const have = current.get(k);
@@ -288,21 +308,28 @@ export class Reconciler {
         return { current: view, wanted: eff.table, keys };
       }
     }
-    const eff = effectiveTable(this.desired.values(), this.overlays(), this.quorum, this.owners);
+    if (this.lastFull) return { current, wanted: this.lastFull, keys: null };
+    const eff = effectiveTable(this.desired.values(), this.overlays(), this.quorum, this.owners, this.effective);
     for (const c of eff.conflicts) this.log.error(c, 'virtual service left out: another one has the same address, port and protocol (or mark)');
-    for (const id of new Set([...this.quorum.keys(), ...eff.quorum.keys()])) this.noteQuorum(id, eff.quorum.get(id));
+    let quorumMoved = false;
+    for (const [id, up] of eff.quorum) quorumMoved = this.noteQuorum(id, up) || quorumMoved;
+    for (const id of this.quorum.keys()) if (!eff.quorum.has(id)) quorumMoved = this.noteQuorum(id, undefined) || quorumMoved;
     this.owners = eff.owners;
+    // A moved quorum is an input of the next pass (hysteresis): that one computes again.
+    this.lastFull = quorumMoved ? null : eff.table;
     return { current, wanted: eff.table, keys: null };
   }
 
-  private noteQuorum(id: string, up: boolean | undefined): void {
+  /** Records a virtual service's quorum; true when it differs from what the last pass had. */
+  private noteQuorum(id: string, up: boolean | undefined): boolean {
     const before = this.quorum.get(id);
     if (up === undefined) {
       this.quorum.delete(id);
-      return;
+      return before !== undefined;
     }
     if (before !== undefined && before !== up) this.log.warn({ virtualService: id, quorum: up ? 'up' : 'lost' }, up ? 'quorum regained' : 'quorum lost');
     this.quorum.set(id, up);
+    return before !== up;
   }
 
   private async operatorCommand(ref: RealServerRef, drain: boolean): Promise<CommandReply> {
@@ -315,6 +342,7 @@ export class Reconciler {
     const was = this.drained.has(key);
     if (drain) this.drained.add(key);
     else this.drained.delete(key);
+    this.invalidate(vs.id);
     this.dirty.add(vs.id);
     this.log.info({ virtualService: vs.id, address: ref.address, port: ref.port, reason: ref.reason }, drain ? 'real server drained' : 'real server enabled');
     let result: PassResult;

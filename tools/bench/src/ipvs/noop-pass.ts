@@ -1,0 +1,70 @@
+// The cost of a full reconcile pass that has nothing to do, against the cost of the load that
+// built the table, on the in-memory kernel (no lab needed; the CPU work is the same as on a
+// director, only the netlink writes are missing):
+//
+//   npx tsx tools/bench/src/ipvs/noop-pass.ts [--sizes 10000x5] [--reps 5]
+//
+// Profile with many repetitions, so the passes outweigh the load:
+//   node --cpu-prof --cpu-prof-dir /tmp/prof --import tsx tools/bench/src/ipvs/noop-pass.ts --sizes 10000x5 --reps 50
+import { parseArgs } from 'node:util';
+import { Reconciler } from '@fulcrum/ipvs-agent';
+import { InMemoryIpvs } from '@fulcrum/netlink/testing';
+import type { VirtualService } from '@fulcrum/schemas';
+import { virtualService } from '@fulcrum/schemas';
+import { memoryLogger } from '@fulcrum/testing';
+import type { Cell } from '../table.js';
+import { formatTable, median } from '../table.js';
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '5' },
+    sizes: { type: 'string', default: '1000x10,10000x5' },
+  },
+});
+const reps = Number(values.reps);
+const sizes = (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+// CPU time of this process, not wall time: the work is all here, and a crowded host would otherwise decide the figures.
+const cpu = () => process.cpuUsage();
+const ms = (t0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+};
+const addr = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+
+/** The same shape as the lab benchmark (run.ts). */
+function services(count: number, dests: number): VirtualService[] {
+  return Array.from({ length: count }, (_, i) =>
+    virtualService.parse({
+      kind: 'virtual-service',
+      id: `s${i}`,
+      match: { kind: 'address', protocol: 'tcp', address: addr(1, i), port: 80 },
+      scheduler: 'wrr',
+      forwarding: 'dr',
+      realServers: Array.from({ length: dests }, (_, j) => ({ address: addr(100, j * 7919 + i), port: 80, weight: 1 + ((i + j) % 5) })),
+    }),
+  );
+}
+
+const rows: Cell[][] = [];
+for (const [count, dests] of sizes) {
+  const label = `${count.toLocaleString('en')} x ${dests}`;
+  const desired = services(count, dests);
+  const ipvs = new InMemoryIpvs();
+  const rec = new Reconciler({ ipvs, logger: memoryLogger('info').logger, driftCheckMs: 0 });
+  await rec.start();
+  let t0 = cpu();
+  await rec.setDesired(desired, 1);
+  const load = ms(t0);
+  const noop: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    t0 = cpu();
+    const pass = await rec.reconcileNow();
+    noop.push(ms(t0));
+    if (pass.ops.length > 0) throw new Error(`${label}: the no-op pass wrote ${pass.ops.length} ops`);
+  }
+  await rec.stop();
+  rows.push([`full no-op pass, ${label}`, load, median(noop), median(noop) / load, `median of ${reps}`]);
+}
+process.stdout.write(
+  `\nno-op reconcile on the in-memory kernel (host, CPU ms; ratio = no-op pass / load)\n${formatTable(['what', 'load ms', 'no-op pass ms', 'ratio', 'note'], rows)}\n`,
+);
