@@ -1,7 +1,7 @@
-import { openStore } from '@fulcrum/bus';
-import type { Bus, Store, StoreWatch } from '@fulcrum/bus';
+import { followDesiredState, openStore } from '@fulcrum/bus';
+import type { Bus, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
 import type { Logger } from '@fulcrum/runtime';
-import { EVENT_SUBJECTS, desiredBucket, desiredKeyFilter, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
+import { EVENT_SUBJECTS, desiredKeyFilter, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
 import type { DesiredObject, EventOf, FulcrumEvent, ReplicationCluster } from '@fulcrum/schemas';
 import type { NodeHealth } from './monitor/assess.js';
 import type { HealthChange } from './monitor/cluster-monitor.js';
@@ -46,7 +46,7 @@ export class ReplicationLink {
   private status: Store<FulcrumEvent> | null = null;
   private readonly latest = new Map<string, EventOf<'replication'>>();
   private refresh: NodeJS.Timeout | null = null;
-  private watch: StoreWatch<DesiredObject> | null = null;
+  private watch: GenerationWatch<DesiredObject> | null = null;
   private readonly desired = new Map<string, ReplicationCluster>();
   private closed = false;
 
@@ -136,22 +136,21 @@ export class ReplicationLink {
     return obj.kind === 'replication-cluster' && obj.monitorHosts.includes(this.opts.host);
   }
 
+  /** The desired state generation by generation: the clusters of a commit change together, never half. */
   private async followDesired(bus: Bus): Promise<void> {
-    const store = await openStore(bus, desiredBucket);
-    const snap = await store.readAll();
-    for (const e of snap.entries.values()) if (this.mine(e.value)) this.desired.set(e.value.id, e.value);
-    if (this.closed) return;
-    this.opts.onClusters(this.clusters());
-    const filter = desiredKeyFilter('replication-cluster');
-    const watch = store.watch({ fromRevision: snap.revision, keys: filter });
+    const watch = await followDesiredState(bus, { keys: desiredKeyFilter('replication-cluster'), logger: this.opts.logger });
     this.watch = watch;
+    const batches = watch[Symbol.asyncIterator]();
+    const take = (batch: GenerationBatch<DesiredObject>) => {
+      this.desired.clear();
+      for (const e of batch.state.values()) if (this.mine(e.value)) this.desired.set(e.value.id, e.value);
+      if (!this.closed) this.opts.onClusters(this.clusters());
+    };
+    const first = await batches.next();
+    if (first.done || this.closed) return;
+    take(first.value);
     void (async () => {
-      for await (const change of watch) {
-        const id = change.key.slice(filter.length - 1);
-        if (change.op === 'put' && this.mine(change.value)) this.desired.set(change.value.id, change.value);
-        else this.desired.delete(id);
-        if (!this.closed) this.opts.onClusters(this.clusters());
-      }
+      for (let next = await batches.next(); !next.done; next = await batches.next()) take(next.value);
     })().catch((err: unknown) => this.opts.logger.error({ err }, 'desired-state watch ended'));
   }
 }
