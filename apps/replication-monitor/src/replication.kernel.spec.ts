@@ -17,7 +17,7 @@ import { heartbeatTableDdl } from './mysql/mysql-node.js';
 // director1 (the bundles: they start in seconds in the slow guest, where the tsx bins take close to a minute).
 // The replica's SQL thread stops -> its weight in the kernel's read service goes to 0 (read with Debian's
 // ipvsadm), and reads through the VIP reach the primary only; it starts again -> weight back. The write service
-// holds the primary only throughout.
+// holds the primary only, and follows it when the DBA promotes the replica.
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const bundle = (app: string) => join(repo, 'apps', app, 'dist', 'main.mjs');
@@ -256,6 +256,30 @@ describe('replication-aware pools in the kernel', () => {
       process.stderr.write(`SQL thread stopped -> weight 0 in ${Math.round(down.ms)} ms; started -> weight 1 in ${Math.round(up.ms)} ms\n`);
     } finally {
       await replica.end();
+    }
+  }, 300_000);
+
+  it('the DBA promotes the replica (db1 repointed at db2) -> the write service follows to db2', async () => {
+    onTestFailed(() => void process.stderr.write(t.logs().slice(-12_000)));
+    const [newPrimary, oldPrimary] = await Promise.all([admin('rs2'), admin('rs1')]);
+    try {
+      await newPrimary.query('STOP SLAVE');
+      await newPrimary.query('RESET SLAVE ALL');
+      await oldPrimary.query(
+        `CHANGE MASTER TO MASTER_HOST='${a.rs2}', MASTER_PORT=3306, MASTER_USER='${ADMIN.user}', MASTER_PASSWORD='${ADMIN.password}', MASTER_USE_GTID=current_pos, MASTER_CONNECT_RETRY=1`,
+      );
+      await oldPrimary.query('START SLAVE');
+      const moved = await until('the write service on db2 only', CHANGE_LIMIT_MS, async () => {
+        const w = await kernelWeights();
+        return w[WRITE_PORT]?.[a.rs2] === 1 && w[WRITE_PORT]?.[a.rs1] === 0 ? w : undefined;
+      });
+      expect(events.find((e) => e.data.node === 'db2' && e.data.role === 'primary')?.data.message).toMatch(/primary changed: db2 \(was db1\)/);
+      expect(await serverIdsThroughVip(WRITE_PORT, 2)).toEqual([2, 2]);
+      // db1, now a healthy replica of db2, stays in the read service.
+      await until('db1 in the read service as a replica', CHANGE_LIMIT_MS, weightIs(READ_PORT, a.rs1, 1));
+      process.stderr.write(`promotion -> write service on db2 in ${Math.round(moved.ms)} ms\n`);
+    } finally {
+      await Promise.all([newPrimary.end(), oldPrimary.end()]);
     }
   }, 300_000);
 });
