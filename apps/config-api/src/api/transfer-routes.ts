@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { DesiredService, Draft, WriteResult } from '../state/desired-service.js';
 import { exportIpvsadmSave, importIpvsadmSave } from '../transfer/ipvsadm.js';
-import { exportKeepalived, importKeepalived } from '../transfer/keepalived.js';
+import { exportKeepalived, importKeepalived, mergeDirectorView } from '../transfer/keepalived.js';
 import { ApiError, ValidationError, badField } from './errors.js';
 
 // Transactions (many changes, one generation), the declarative apply (the desired state as a whole) and
@@ -135,7 +135,12 @@ export function registerTransferRoutes(app: FastifyInstance, desired: DesiredSer
       if (typeof req.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the file as text/plain');
       let imported: { objects: Record<string, unknown>[]; warnings: { line?: number; message: string }[] };
       try {
-        imported = q.format === 'keepalived' ? importKeepalived(req.body, { host: q.host }) : importIpvsadmSave(req.body);
+        if (q.format === 'keepalived') {
+          // Each director's file adds its view (its priority, its peers) to what the others' files stored.
+          const file = importKeepalived(req.body, { host: q.host });
+          const merged = mergeDirectorView(file.objects, (key) => desired.find(key)?.value, q.host);
+          imported = { objects: merged.objects, warnings: [...file.warnings, ...merged.warnings] };
+        } else imported = importIpvsadmSave(req.body);
       } catch (err) {
         if (err instanceof IpvsadmRestoreError) {
           throw new ValidationError(err.issues.map((i) => ({ path: `line ${i.line}:${i.column}`, message: i.message })));
