@@ -29,9 +29,16 @@ export function tcpCheckImplementation(): 'native' | 'node' {
 let opened: TcpProber | null | undefined;
 let openError: unknown;
 
-/** Opened on the first check (nothing touches the kernel at import); null when it cannot be. */
+/**
+ * Opened on the first check (nothing touches the kernel at import); null when it cannot be, or when
+ * FULCRUM_HEALTH_TCP=node asks for the net.Socket path (a way back, and the benchmark's comparison).
+ */
 function prober(): TcpProber | null {
   if (opened !== undefined) return opened;
+  if (process.env.FULCRUM_HEALTH_TCP === 'node') {
+    openError = new Error('FULCRUM_HEALTH_TCP=node');
+    return (opened = null);
+  }
   try {
     opened = openTcpProber();
   } catch (err) {
