@@ -22,9 +22,9 @@ import { heartbeatTableDdl } from './mysql/mysql-node.js';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const bundle = (app: string) => join(repo, 'apps', app, 'dist', 'main.mjs');
 const CHECK_INTERVAL_S = 1;
-/** Generous bounds for the slow guest on a crowded host; the measured times are printed. */
+/** Bounds for the slow guest on a crowded host, 5x and more what was measured there (changes 1-5 s, start 45-115 s); the measured times are printed. */
 const CHANGE_LIMIT_MS = 60_000;
-const START_LIMIT_MS = 300_000;
+const START_LIMIT_MS = 600_000;
 
 const ADMIN = { user: 'fulcrum', password: 'fulcrum-lab' };
 const MONITOR = { user: 'repmon', password: 'repmon-lab' };
@@ -227,7 +227,7 @@ describe('replication-aware pools in the kernel', () => {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${t.logs().slice(-8000)}`, { cause: err });
     }
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await bus?.close();
