@@ -26,12 +26,12 @@ export function encodeCommands(commands: readonly (readonly Buffer[])[]): Buffer
   let o = start;
   for (const args of commands) {
     buf[o++] = 0x2a; // '*'
-    o += buf.write(String(args.length), o, 'latin1');
+    o = writeDecimal(buf, o, args.length);
     buf[o++] = CRLF_0;
     buf[o++] = CRLF_1;
     for (const a of args) {
       buf[o++] = 0x24; // '$'
-      o += buf.write(String(a.length), o, 'latin1');
+      o = writeDecimal(buf, o, a.length);
       buf[o++] = CRLF_0;
       buf[o++] = CRLF_1;
       o += a.copy(buf, o);
@@ -43,4 +43,32 @@ export function encodeCommands(commands: readonly (readonly Buffer[])[]): Buffer
   return buf.subarray(start, o);
 }
 
+function writeDecimal(buf: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    buf[at] = 48 + n;
+    return at + 1;
+  }
+  if (n < 100) {
+    buf[at] = 48 + Math.floor(n / 10);
+    buf[at + 1] = 48 + (n % 10);
+    return at + 2;
+  }
+  return at + buf.write(String(n), at, 'latin1');
+}
+
 export const command = (...args: (string | Buffer)[]): Buffer[] => args.map((a) => (typeof a === 'string' ? Buffer.from(a, 'utf8') : a));
+
+/**
+ * Joins buffers for one write. Views that follow each other in the same memory (commands encoded one after another
+ * into a slab, a client's pipelined replies in one upstream read) become one view instead of a copy.
+ */
+export function joinViews(bufs: readonly Buffer[]): Buffer {
+  const first = bufs[0] as Buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < bufs.length; i++) {
+    const b = bufs[i] as Buffer;
+    if (b.buffer !== first.buffer || b.byteOffset !== end) return Buffer.concat(bufs);
+    end += b.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}

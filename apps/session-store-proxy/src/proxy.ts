@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { type Server, type Socket, createServer } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CONNECTION_COMMANDS, CommandError, FORWARDED, type CommandInfo } from './commands.js';
-import { encodeCommands } from './encoder.js';
+import { encodeCommands, joinViews } from './encoder.js';
 import { arrayElements, integerReply, setnxReply, toResp3 } from './reply-frames.js';
 import { OK, type Protocol, type Reply, RequestParser, RespProtocolError, encode, err, type ParserLimits } from './resp.js';
 import { type Upstream, rewrite } from './rewrite.js';
@@ -36,14 +36,14 @@ export interface ProxyOptions {
 interface Metrics {
   commands: Counter<'command'>;
   /** Per-command counts since the last scrape. */
-  counts: Map<string, number>;
+  counts: Map<string, { n: number }>;
   errors: Counter<'kind'>;
   latency: Histogram;
   clients: Gauge;
   connections: Counter;
 }
 
-function metrics(registry: Registry, pool: UpstreamPool, commandCounts: Map<string, number>): Metrics {
+function metrics(registry: Registry, pool: UpstreamPool, commandCounts: Map<string, { n: number }>): Metrics {
   new Gauge({
     name: 'fulcrum_session_upstream_failovers',
     help: 'Times the upstream master changed',
@@ -67,10 +67,12 @@ function metrics(registry: Registry, pool: UpstreamPool, commandCounts: Map<stri
       help: 'Client commands by name',
       labelNames: ['command'],
       registers: [registry],
-      // Counted in a plain map on the hot path (a labelled inc costs a label hash per command), copied at scrape.
+      // Counted in plain objects on the hot path (a labelled inc costs a label hash per command), copied at scrape.
       collect() {
-        for (const [command, n] of commandCounts) this.inc({ command }, n);
-        commandCounts.clear();
+        for (const [command, c] of commandCounts) {
+          if (c.n > 0) this.inc({ command }, c.n);
+          c.n = 0;
+        }
       },
     }),
     errors: new Counter({ name: 'fulcrum_session_errors_total', help: 'Error replies by kind (protocol, refused, upstream, retryable, durable)', labelNames: ['kind'], registers: [registry] }),
@@ -456,8 +458,7 @@ class ClientSession {
     let data: Buffer;
     if (n === 1) data = (slots.shift() as Slot).reply as Buffer;
     else {
-      const out = slots.splice(0, n).map((s) => s.reply as Buffer);
-      data = Buffer.concat(out);
+      data = joinViews(slots.splice(0, n).map((s) => s.reply as Buffer));
     }
     if (quit) {
       this.closed = true;
@@ -478,13 +479,15 @@ class ClientSession {
   // ---- commands ----
 
   private dispatch(argv: Buffer[]): void {
-    const name = (argv[0] as Buffer).toString('latin1').toUpperCase();
+    const name = commandName(argv[0] as Buffer);
     this.proxy.totalCommands++;
     const info = FORWARDED[name];
     const isConnection = info === undefined && CONNECTION_COMMANDS.has(name);
     const label = info !== undefined || isConnection ? name : 'unknown';
     const counts = this.proxy.metrics.counts;
-    counts.set(label, (counts.get(label) ?? 0) + 1);
+    const count = counts.get(label);
+    if (count === undefined) counts.set(label, { n: 1 });
+    else count.n++;
     if (!this.authed && name !== 'AUTH' && name !== 'HELLO' && name !== 'QUIT') {
       return this.refuse('NOAUTH Authentication required.');
     }
@@ -712,6 +715,18 @@ class ClientSession {
     this.tx?.retire();
     this.tx = null;
   }
+}
+
+/** Upper-case names of the known commands as clients spell them (mostly all lower or all upper case). */
+const SPELLINGS = new Map<string, string>();
+for (const n of [...Object.keys(FORWARDED), ...CONNECTION_COMMANDS]) {
+  SPELLINGS.set(n, n);
+  SPELLINGS.set(n.toLowerCase(), n);
+}
+
+function commandName(arg: Buffer): string {
+  const raw = arg.toString('latin1');
+  return SPELLINGS.get(raw) ?? raw.toUpperCase();
 }
 
 const waitCommand = (timeoutMs: number): Buffer[] => [nameBytes('WAIT'), Buffer.from('1'), Buffer.from(String(timeoutMs))];

@@ -50,7 +50,8 @@ export class RequestParser {
       // Waiting for a long bulk: keep the chunks apart and join them once, not on every chunk.
       return [];
     }
-    this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
+    // The common case (every earlier byte consumed, one new chunk) needs no copy.
+    this.buf = this.pos === this.buf.length && this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
     this.pos = 0;
     this.pending = [];
     this.pendingBytes = 0;
@@ -120,7 +121,10 @@ export class RequestParser {
 
   /** The next CRLF-terminated line (without CRLF), or undefined when it has not all arrived. */
   private line(): Buffer | undefined {
-    const end = this.buf.indexOf('\r\n', this.pos, 'latin1');
+    const buf = this.buf;
+    let end = buf.indexOf(CR, this.pos);
+    while (end >= 0 && end + 1 < buf.length && buf[end + 1] !== LF) end = buf.indexOf(CR, end + 1);
+    if (end + 1 >= buf.length) end = -1; // a CR at the very end: its LF has not arrived
     if (end < 0) {
       if (this.buf.length - this.pos > this.limits.maxLineBytes) throw new RespProtocolError('line too long without CRLF');
       this.wait(this.buf.length - this.pos + 1);
@@ -139,9 +143,18 @@ export class RequestParser {
 }
 
 function parseLength(line: Buffer, from: number, what: string): number {
-  const s = line.toString('latin1', from);
-  if (!/^-?\d{1,18}$/.test(s)) throw new RespProtocolError(`invalid ${what}: '${s.slice(0, 20)}'`);
-  return Number(s);
+  let i = from;
+  const negative = line[i] === 0x2d;
+  if (negative) i++;
+  let n = 0;
+  const digits = line.length - i;
+  for (; i < line.length; i++) {
+    const d = (line[i] as number) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  if (i !== line.length || digits < 1 || digits > 18) throw new RespProtocolError(`invalid ${what}: '${line.toString('latin1', from, from + 20)}'`);
+  return negative ? -n : n;
 }
 
 // ---- replies ----

@@ -23,73 +23,92 @@ export interface Upstream {
   after?: { name: string; args: Buffer[] };
 }
 
-const b = (s: string | number) => Buffer.from(String(s), 'latin1');
-const upper = (x: Buffer | undefined) => (x === undefined ? '' : x.toString('latin1').toUpperCase());
+const NUMBERS = new Map<number, Buffer>();
+/** A number as an argument; the few TTL caps in use are encoded once. */
+function b(n: number | string): Buffer {
+  if (typeof n === 'string') return Buffer.from(n, 'latin1');
+  let v = NUMBERS.get(n);
+  if (v === undefined) {
+    v = Buffer.from(String(n), 'latin1');
+    if (NUMBERS.size < 64) NUMBERS.set(n, v);
+  }
+  return v;
+}
+const EX = Buffer.from('EX');
+const NX = Buffer.from('NX');
+const EXPIRE = 'EXPIRE';
+
+/** The option word at args[i] in upper case, without allocating for the short words it can be. */
+function option(x: Buffer | undefined): string {
+  if (x === undefined || x.length > 8) return '';
+  return x.toString('latin1').toUpperCase();
+}
 
 export function rewrite(name: string, info: CommandInfo, clientArgs: readonly Buffer[], ctx: RewriteContext): Upstream {
-  const keys = keyIndexes(name, info, clientArgs);
   const args = [...clientArgs];
-  if (ctx.prefix.length > 0) {
-    for (const i of keys) args[i - 1] = Buffer.concat([ctx.prefix, clientArgs[i - 1] as Buffer]);
+  const prefix = ctx.prefix;
+  if (prefix.length > 0) {
+    for (const i of keyIndexes(name, info, clientArgs)) args[i - 1] = Buffer.concat([prefix, clientArgs[i - 1] as Buffer]);
+  } else {
+    keyIndexes(name, info, clientArgs); // checks the arity
   }
   const out: Upstream = { name, args };
   const max = ctx.maxTtlSeconds;
   if (max === null) return out;
 
-  const capSeconds = (i: number, unit: 1 | 1000) => capAt(args, i, max * unit);
-  const capAbsolute = (i: number, unit: 1 | 1000) => capAt(args, i, Math.floor((ctx.nowMs / 1000 + max) * unit));
   switch (name) {
     case 'SET':
     case 'GETEX': {
       let found = false;
       for (let i = name === 'SET' ? 2 : 1; i < args.length; i++) {
-        const opt = upper(args[i]);
+        const opt = option(args[i]);
         if (opt === 'EX' || opt === 'PX') {
-          capSeconds(i + 1, opt === 'EX' ? 1 : 1000);
+          capAt(args, i + 1, max * (opt === 'EX' ? 1 : 1000));
           found = true;
         } else if (opt === 'EXAT' || opt === 'PXAT') {
-          capAbsolute(i + 1, opt === 'EXAT' ? 1 : 1000);
+          capAbsolute(args, i + 1, opt === 'EXAT' ? 1 : 1000, ctx.nowMs, max);
           found = true;
         } else if (opt === 'KEEPTTL') {
           found = true;
         } else if (opt === 'PERSIST') {
-          args.splice(i, 1, b('EX'), b(max));
+          args.splice(i, 1, EX, b(max));
           found = true;
         }
       }
-      if (!found && name === 'SET') args.push(b('EX'), b(max));
+      if (!found && name === 'SET') args.push(EX, b(max));
       return out;
     }
     case 'SETEX':
-      capSeconds(1, 1);
+    case 'EXPIRE':
+      capAt(args, 1, max);
       return out;
     case 'PSETEX':
-      capSeconds(1, 1000);
-      return out;
-    case 'EXPIRE':
-      capSeconds(1, 1);
-      return out;
     case 'PEXPIRE':
-      capSeconds(1, 1000);
+      capAt(args, 1, max * 1000);
       return out;
     case 'EXPIREAT':
-      capAbsolute(1, 1);
+      capAbsolute(args, 1, 1, ctx.nowMs, max);
       return out;
     case 'PEXPIREAT':
-      capAbsolute(1, 1000);
+      capAbsolute(args, 1, 1000, ctx.nowMs, max);
       return out;
     case 'SETNX':
       return {
         name: 'SET',
-        args: [args[0] as Buffer, args[1] as Buffer, b('NX'), b('EX'), b(max)],
+        args: [args[0] as Buffer, args[1] as Buffer, NX, EX, b(max)],
         setnx: true,
       };
     case 'PERSIST':
-      return { name: 'EXPIRE', args: [args[0] as Buffer, b(max)] };
+      return { name: EXPIRE, args: [args[0] as Buffer, b(max)] };
     default:
-      if (CREATES_WITHOUT_TTL.has(name)) out.after = { name: 'EXPIRE', args: [args[0] as Buffer, b(max), b('NX')] };
+      if (CREATES_WITHOUT_TTL.has(name)) out.after = { name: EXPIRE, args: [args[0] as Buffer, b(max), NX] };
       return out;
   }
+}
+
+/** Caps an absolute expiry (seconds or ms since the epoch, per `unit`) at now + max. */
+function capAbsolute(args: Buffer[], i: number, unit: 1 | 1000, nowMs: number, max: number): void {
+  capAt(args, i, Math.floor((nowMs / 1000 + max) * unit));
 }
 
 /** Lowers the numeric argument args[i] to at most `limit`; a non-number is left for Redis to refuse. */

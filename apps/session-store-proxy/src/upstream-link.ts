@@ -1,6 +1,7 @@
 // One connection to a Redis server on node:net: writes encoded commands (all those sent in one event-loop turn
 // leave in one write) and hands each reply frame, as bytes, to the request it answers, in order.
 import { type Socket, createConnection } from 'node:net';
+import { joinViews } from './encoder.js';
 import { ReplyScanner, RespReplyError } from './reply-scanner.js';
 
 /** A unit of work on a link: one or more encoded commands and the replies they produce. */
@@ -125,7 +126,7 @@ export class UpstreamLink {
     if (this.state === 'closed' || this.out.length === 0) return;
     const out = this.out;
     this.out = [];
-    this.socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+    this.socket.write(out.length === 1 ? (out[0] as Buffer) : joinViews(out));
   }
 
   private receive(chunk: Buffer): void {
