@@ -1,4 +1,4 @@
-// config-api benchmark: (1) a write through the API until an agent's KV watch sees it, p50/p99 over 1,000 writes;
+// config-api benchmark: (1) a write through the API until an agent's desired-state watch (generation by generation) sees it, p50/p99 over 1,000 writes;
 // (2) GET /v1/virtual-services with 1,000 services under autocannon. Everything on loopback: a real nats-server
 // with JetStream and the real config-api bin (a separate process, as in production).
 //
@@ -8,9 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectBus, openStore } from '@fulcrum/bus';
+import { connectBus, followDesiredState } from '@fulcrum/bus';
 import { appBin } from '@fulcrum/runtime/testing';
-import { desiredBucket } from '@fulcrum/schemas';
 import { freePort, makeTempDir, startNats, startProcess } from '@fulcrum/testing';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
@@ -78,11 +77,12 @@ async function main(): Promise<void> {
     });
     if (!load.ok) throw new Error(`loading ${SERVICES} services: ${load.status} ${(await load.text()).slice(0, 500)}`);
 
-    // The agent's side: a KV watch from the current revision, as ipvs-agent keeps one.
-    const store = await openStore(bus, desiredBucket, { bindOnly: true });
-    const snap = await store.readAll();
-    const watch = store.watch({ fromRevision: snap.revision });
+    // The agent's side, as ipvs-agent follows the desired state: generation by generation (followDesiredState),
+    // so a write counts as seen when the batch its commit's generation released arrives.
+    const watch = await followDesiredState(bus, { logger: pino({ level: 'silent' }) });
     const iter = watch[Symbol.asyncIterator]();
+    const first = await iter.next();
+    if (first.done || first.value.release !== 'generation') throw new Error(`the snapshot was not released by a generation: ${JSON.stringify(first.value?.release)}`);
     const latencies: number[] = [];
     const answered: number[] = [];
     for (let i = 0; i < WRITES; i++) {
@@ -96,10 +96,11 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`write ${i}: ${res.status} ${await res.text()}`);
       answered.push(performance.now() - t0);
       const revision = Number(JSON.parse(res.headers.get('etag') ?? '"0"'));
-      for (;;) {
+      for (let seen = false; !seen; ) {
         const next = await iter.next();
         if (next.done) throw new Error('the watch ended');
-        if (next.value.key === `vs.${id}` && next.value.revision >= revision) break;
+        if (next.value.release !== 'generation') throw new Error(`write ${i} was released by ${next.value.release}, not its generation`);
+        seen = next.value.changes.some((c) => c.key === `vs.${id}` && c.revision >= revision);
       }
       latencies.push(performance.now() - t0);
     }
@@ -113,9 +114,9 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${table([
         ['config-api on loopback', 'value'],
-        [`write -> agent's KV watch, p50 (${WRITES} writes)`, `${percentile(latencies, 50).toFixed(2)} ms`],
-        [`write -> agent's KV watch, p99`, `${percentile(latencies, 99).toFixed(2)} ms`],
-        [`write -> agent's KV watch, max`, `${latencies[latencies.length - 1]!.toFixed(2)} ms`],
+        [`write -> agent's generation watch, p50 (${WRITES} writes)`, `${percentile(latencies, 50).toFixed(2)} ms`],
+        [`write -> agent's generation watch, p99`, `${percentile(latencies, 99).toFixed(2)} ms`],
+        [`write -> agent's generation watch, max`, `${latencies[latencies.length - 1]!.toFixed(2)} ms`],
         ['write -> API response (committed), p50 / p99', `${percentile(answered, 50).toFixed(2)} / ${percentile(answered, 99).toFixed(2)} ms`],
         ['load average (1 min) during the run', loadavg()[0]!.toFixed(1)],
         [`GET /v1/virtual-services (${SERVICES} services, ${(body.length / 1e6).toFixed(2)} MB), requests/s`, list.requests.average.toFixed(1)],
