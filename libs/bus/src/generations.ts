@@ -42,7 +42,8 @@ export interface GenerationWatch<T> extends AsyncIterable<GenerationBatch<T>> {
 export interface GenerationWatchOptions {
   /**
    * Opens the commit log (config-api's `fulcrum-commits`). When it fails (the bucket does not exist yet, NATS does
-   * not let this user read it) changes are released as they come, and it is tried again every `retryCommitsMs`.
+   * not let this user read it) changes are released as they come, and it is tried again after `retryCommitsMs`
+   * (default 10 s), then twice as long each time, up to 5 minutes.
    */
   openCommits: () => Promise<Store<CommitRecord>>;
   /** Keys or wildcards of the desired store to follow (all by default); the rest is left out of the batches. */
@@ -61,6 +62,7 @@ export interface GenerationWatchOptions {
 const DEFAULT_HOLD_MS = 5000;
 const HOLD_CAP_FACTOR = 12;
 const DEFAULT_RETRY_COMMITS_MS = 10_000;
+const MAX_RETRY_COMMITS_MS = 300_000;
 const KEYS_LOGGED = 10;
 
 interface Pending<T> {
@@ -92,6 +94,7 @@ class GenerationFollower<T> implements GenerationWatch<T> {
   private heldSince = 0;
   private holdTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 0;
   private wake: (() => void) | null = null;
   private desiredWatch: StoreWatch<T> | undefined;
   private commitWatch: StoreWatch<CommitRecord> | undefined;
@@ -222,7 +225,10 @@ class GenerationFollower<T> implements GenerationWatch<T> {
       current = await commits.get(GENERATION_KEY);
     } catch (err) {
       if (this.stopped) return;
-      const retryMs = this.opts.retryCommitsMs ?? DEFAULT_RETRY_COMMITS_MS;
+      const first = this.opts.retryCommitsMs ?? DEFAULT_RETRY_COMMITS_MS;
+      // Backs off: a user NATS does not allow to read the log gets a permissions error logged on every try.
+      const retryMs = this.retryTimer === undefined ? first : Math.min(this.retryMs * 2, Math.max(first, MAX_RETRY_COMMITS_MS));
+      this.retryMs = retryMs;
       if (this.retryTimer === undefined) {
         this.log.warn({ err, retryInSeconds: retryMs / 1000 }, 'no commit log: applying desired-state changes as they come, without the all-at-once guarantee');
       }
