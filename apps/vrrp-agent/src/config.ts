@@ -33,7 +33,7 @@ export const configSchema = serviceConfig({ statusPort: STATUS_PORT }).extend({
     .describe('VRRP instances to run at once, without the bus (same fields as the desired state; the KV store overrides an id it also has)'),
   desiredState: z.boolean().default(true).describe('also take the instances for this host from the desired-state KV store (when NATS is reachable)'),
   announce: announceConfig.prefault({}),
-  linkPollInterval: ms('how often link states are read (down = fault)', 0.01, 10, 0.1),
+  linkResyncInterval: ms('link states (down or no carrier = fault) follow rtnetlink notifications; all are also re-read this often', 0.1, 3600, 10),
   ipvsSync: ipvsSyncConfig.optional(),
 });
 export type VrrpAgentConfig = z.infer<typeof configSchema>;

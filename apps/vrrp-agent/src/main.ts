@@ -1,4 +1,4 @@
-import { RtnetlinkAddresses, openArpAnnouncer, openVrrpSocket } from '@fulcrum/netlink';
+import { RtnetlinkAddresses, RtnetlinkLinkWatch, openArpAnnouncer, openVrrpSocket } from '@fulcrum/netlink';
 import { packageVersion, runService } from '@fulcrum/runtime';
 import { VrrpAgent } from './agent/agent.js';
 import { BusLink } from './bus-link.js';
@@ -19,10 +19,11 @@ await runService(
   async (svc) => {
     const cfg = svc.config;
     const addresses = new RtnetlinkAddresses();
-    const linkStates = new RtnetlinkAddresses();
+    const linkLog = svc.logger.child({ component: 'links' });
+    const links = new RtnetlinkLinkWatch({ resyncMs: cfg.linkResyncInterval * 1000, onError: (err) => linkLog.warn({ err }, 'cannot read link states') });
     svc.onStop('rtnetlink', async () => {
       await addresses.close();
-      await linkStates.close();
+      await links.close();
     });
     let link: BusLink | null = null;
     const agent = new VrrpAgent({
@@ -31,8 +32,8 @@ await runService(
       registry: svc.registry,
       kernel: {
         addresses,
-        linkStates,
-        openChannel: (o) => openVrrpSocket({ ...o, family: 'ipv4' }),
+        links,
+        openChannel: (o) => openVrrpSocket(o),
         openAnnouncer: (iface) => openArpAnnouncer({ interface: iface }),
       },
       announce: {
@@ -41,7 +42,6 @@ await runService(
         repeatDelayMs: cfg.announce.repeatDelay * 1000,
         refreshMs: cfg.announce.refresh * 1000,
       },
-      linkPollMs: cfg.linkPollInterval * 1000,
       onState: (data) => link?.onState(data),
     });
     // Registered before the agent so that it closes after it: the last events still go out.

@@ -10,7 +10,7 @@ export { AddressError, RtnetlinkAddresses } from './address/control.js';
 export { NetlinkTransportError } from './genl-channel.js';
 export { NetnsError } from './netns.js';
 export { canonicalIp } from './ip.js';
-export type { VrrpSocket, VrrpSocketOptions } from './raw/vrrp-socket.js';
+export type { ReceivedPacket, VrrpSocket, VrrpSocketOptions } from './raw/vrrp-socket.js';
 export { IPPROTO_VRRP, openVrrpSocket } from './raw/vrrp-socket.js';
 export type { ArpAnnouncer, ArpAnnouncerOptions } from './raw/arp-announcer.js';
 export { openArpAnnouncer } from './raw/arp-announcer.js';
@@ -21,3 +21,5 @@ export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from
 export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';
 export type { IcmpPinger, IcmpPingerOptions, PingOutcome, PingTarget, PreparedPing } from './probe/index.js';
 export { openIcmpPinger } from './probe/index.js';
+export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
+export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';

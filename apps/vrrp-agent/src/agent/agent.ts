@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
-import type { AddressControl, ArpAnnouncer, VrrpSocket } from '@fulcrum/netlink';
+import type { AddressControl, ArpAnnouncer, LinkStatus, LinkWatch, ReceivedPacket, VrrpSocket } from '@fulcrum/netlink';
 import type { CommandReply, EventData, VirtualService, VrrpInstance as VrrpInstanceSpec } from '@fulcrum/schemas';
 import { errorReply, okReply } from '@fulcrum/schemas';
 import { decodePacket, syncGroupDecision } from '@fulcrum/vrrp';
-import type { VrrpClock, VrrpStep } from '@fulcrum/vrrp';
+import type { AddressFamily, DecodeContext, VrrpClock, VrrpStep } from '@fulcrum/vrrp';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAgentMetrics } from './metrics.js';
@@ -18,9 +18,10 @@ import { VirtualServiceHealth } from './virtual-services.js';
 export interface AgentKernel {
   /** For the virtual addresses. */
   readonly addresses: AddressControl;
-  /** For polling link states; a second handle so that polls never wait for, or delay, address changes. */
-  readonly linkStates?: AddressControl;
-  openChannel(opts: { interface: string; unicast: boolean }): VrrpSocket;
+  /** Link states (administrative and carrier), followed as the kernel reports changes. */
+  readonly links: LinkWatch;
+  openChannel(opts: { interface: string; unicast: boolean; family: AddressFamily }): VrrpSocket;
+  /** Gratuitous ARP (IPv4) and unsolicited neighbour advertisements (IPv6) on one interface. */
   openAnnouncer(iface: string): ArpAnnouncer;
 }
 
@@ -32,8 +33,6 @@ export interface AgentOptions {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly announce: AnnounceConfig;
-  /** How often link states are read. */
-  readonly linkPollMs: number;
   readonly clock?: VrrpClock;
   /** Every transition, as the vrrp-state event carries it. */
   readonly onState?: (data: VrrpStateData) => void;
@@ -66,19 +65,17 @@ export class VrrpAgent {
   private readonly scripts = new Map<string, ScriptTracker[]>();
   readonly virtualServices = new VirtualServiceHealth();
   private readonly clock: VrrpClock;
-  private linkTimer: NodeJS.Timeout | null = null;
-  private links = new Map<string, boolean>();
+  private links = new Map<string, LinkStatus>();
+  private watching: Promise<void> | null = null;
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
 
   private readonly addresses: AddressControl;
-  private readonly linkStates: AddressControl;
 
   constructor(private readonly opts: AgentOptions) {
     this.metrics = createAgentMetrics(opts.registry);
     this.addresses = serialized(opts.kernel.addresses);
-    this.linkStates = opts.kernel.linkStates ? serialized(opts.kernel.linkStates) : this.addresses;
     this.clock = opts.clock ?? { now: () => performance.now() };
   }
 
@@ -112,7 +109,7 @@ export class VrrpAgent {
       if (next && JSON.stringify(next) === JSON.stringify(r.spec.instance)) continue;
       await this.remove(id, next ? 'configuration changed' : 'instance removed from the configuration');
     }
-    await this.pollLinks();
+    await this.watchLinks();
     for (const inst of mine) {
       if (this.routers.has(inst.id)) continue;
       try {
@@ -123,32 +120,45 @@ export class VrrpAgent {
         this.opts.logger.error({ instance: inst.id, err }, 'cannot run VRRP instance');
       }
     }
-    this.linkTimer ??= setInterval(() => void this.pollLinks(), this.opts.linkPollMs);
     return refused;
   }
 
-  private async primaryAddress(inst: VrrpInstanceSpec): Promise<string> {
+  /**
+   * The adverts' source: IPv4, the interface's first address that is no VIP; IPv6, the address of
+   * the interface listed among the unicast peers, else its link-local one (RFC 5798 5.1.2.1).
+   */
+  private async primaryAddress(inst: VrrpInstanceSpec, family: AddressFamily): Promise<string> {
     const vips = new Set([...this.routers.values()].flatMap((r) => r.vips.map((v) => v.address)).concat(inst.virtualAddresses.map((v) => v.address)));
-    const addrs = await this.addresses.addresses(inst.interface);
-    const primary = addrs.find((a) => a.family === 'inet' && !vips.has(a.address));
-    if (!primary) throw new Error(`interface ${inst.interface} has no IPv4 address to send the adverts of ${inst.id} from`);
+    const addrs = (await this.addresses.addresses(inst.interface)).filter((a) => !vips.has(a.address));
+    if (family === 'ipv4') {
+      const primary = addrs.find((a) => a.family === 'inet');
+      if (!primary) throw new Error(`interface ${inst.interface} has no IPv4 address to send the adverts of ${inst.id} from`);
+      return primary.address;
+    }
+    const v6 = addrs.filter((a) => a.family === 'inet6');
+    const peers = new Set(inst.unicastPeers.map((p) => p.toLowerCase()));
+    const primary = v6.find((a) => peers.has(a.address)) ?? v6.find((a) => /^fe[89ab]/i.test(a.address));
+    if (!primary) throw new Error(`interface ${inst.interface} has no IPv6 link-local address to send the adverts of ${inst.id} from`);
     return primary.address;
   }
 
+  /** The family of an instance's adverts: that of its addresses (the schema keeps them to one, and IPv6 to v3). */
+  private family(inst: VrrpInstanceSpec): AddressFamily {
+    return inst.virtualAddresses.some((v) => isIP(v.address) === 6) ? 'ipv6' : 'ipv4';
+  }
+
   private async add(inst: VrrpInstanceSpec): Promise<void> {
-    if (inst.virtualAddresses.some((v) => isIP(v.address) === 6)) {
-      throw new Error(`${inst.id}: IPv6 virtual addresses (VRRPv3 over IPv6) are not supported by this agent yet`);
-    }
+    const family = this.family(inst);
     const unicast = inst.unicastPeers.length > 0;
-    const channel = this.channel(inst.interface, unicast);
+    const channel = this.channel(inst.interface, unicast, family);
     const clash = channel.routers.get(inst.virtualRouterId);
     if (clash) throw new Error(`${inst.id}: VRID ${inst.virtualRouterId} on ${inst.interface} is already used by ${clash.id}`);
-    const primaryAddress = await this.primaryAddress(inst);
+    const primaryAddress = await this.primaryAddress(inst, family);
     const router = new VrrpRouter(
-      { instance: inst, host: this.opts.host, primaryAddress },
+      { instance: inst, host: this.opts.host, primaryAddress, family },
       {
         io: {
-          send: (packet, to) => channel.socket.send(packet, to),
+          send: (packet, to, from) => channel.socket.send(packet, to, from),
           addresses: this.addresses,
           announcer: (iface) => this.announcer(iface),
         },
@@ -193,11 +203,11 @@ export class VrrpAgent {
     this.onStepped(r);
   }
 
-  private channel(iface: string, unicast: boolean): Channel {
-    const key = `${iface}/${unicast ? 'unicast' : 'multicast'}`;
+  private channel(iface: string, unicast: boolean, family: AddressFamily): Channel {
+    const key = `${iface}/${family}/${unicast ? 'unicast' : 'multicast'}`;
     const existing = this.channels.get(key);
     if (existing) return existing;
-    const socket = this.opts.kernel.openChannel({ interface: iface, unicast });
+    const socket = this.opts.kernel.openChannel({ interface: iface, unicast, family });
     const ch: Channel = { key, socket, routers: new Map(), loop: Promise.resolve(), closed: false };
     ch.loop = this.receiveLoop(ch, unicast);
     this.channels.set(key, ch);
@@ -206,16 +216,20 @@ export class VrrpAgent {
 
   private async receiveLoop(ch: Channel, unicast: boolean): Promise<void> {
     while (!ch.closed) {
-      const bytes = await ch.socket.receive();
-      if (bytes) this.dispatch(ch, bytes, unicast);
+      const packet = await ch.socket.receive();
+      if (packet) this.dispatch(ch, packet, unicast);
     }
   }
 
   /** Never throws: a packet that breaks anything is counted and dropped. */
-  private dispatch(ch: Channel, bytes: Buffer, unicast: boolean): void {
+  private dispatch(ch: Channel, packet: ReceivedPacket, unicast: boolean): void {
     const iface = ch.socket.interface;
     try {
-      const r = decodePacket(bytes, { family: 'ipv4', hasIpHeader: true, unicast });
+      const ctx: DecodeContext =
+        packet.family === 'ipv4'
+          ? { family: 'ipv4', hasIpHeader: true, unicast }
+          : { family: 'ipv6', srcAddr: packet.srcAddr, dstAddr: packet.dstAddr, ttl: packet.hopLimit, unicast };
+      const r = decodePacket(packet.data, ctx);
       if (!r.ok) {
         this.metrics.packetsDropped.inc({ interface: iface, reason: r.reason });
         this.opts.logger.debug({ interface: iface, reason: r.reason, detail: r.detail }, 'packet dropped');
@@ -242,25 +256,42 @@ export class VrrpAgent {
     return a;
   }
 
+  private linkState(name: string): { up: boolean; why: string } {
+    const l = this.links.get(name);
+    if (!l) return { up: false, why: `interface ${name} does not exist` };
+    if (l.usable) return { up: true, why: `interface ${name} is up` };
+    if (!l.adminUp) return { up: false, why: `interface ${name} is down` };
+    return { up: false, why: `interface ${name} has ${l.carrier ? 'no operational link' : 'no carrier'} (${l.operState})` };
+  }
+
   private trackLinks(r: VrrpRouter): void {
     const inst = r.spec.instance;
-    const own = this.links.get(inst.interface) ?? false;
-    r.setTracked(`interface ${inst.interface}`, { ok: own, weight: 0 }, `interface ${inst.interface} is ${own ? 'up' : 'down'}`);
+    const own = this.linkState(inst.interface);
+    r.setTracked(`interface ${inst.interface}`, { ok: own.up, weight: 0 }, own.why);
     for (const t of inst.trackInterfaces) {
-      const up = this.links.get(t.interface) ?? false;
-      r.setTracked(`interface ${t.interface}`, { ok: up, weight: t.weight }, `interface ${t.interface} is ${up ? 'up' : 'down'}`);
+      const s = this.linkState(t.interface);
+      r.setTracked(`interface ${t.interface}`, { ok: s.up, weight: t.weight }, s.why);
     }
   }
 
-  private async pollLinks(): Promise<void> {
+  /** Starts following link states once; every change re-evaluates every instance's tracked links. */
+  private watchLinks(): Promise<void> {
+    this.watching ??= this.opts.kernel.links
+      .watch((links) => this.linksChanged(links))
+      .then((links) => {
+        this.links = new Map(links.map((l) => [l.name, l]));
+      })
+      .catch((err: unknown) => {
+        // Without link states every instance would sit in fault; say so and try again on the next apply.
+        this.opts.logger.error({ err }, 'cannot read link states');
+        this.watching = null;
+      });
+    return this.watching;
+  }
+
+  private linksChanged(links: readonly LinkStatus[]): void {
     if (this.stopped) return;
-    try {
-      const links = await this.linkStates.links();
-      this.links = new Map(links.map((l) => [l.name, l.up]));
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'cannot read link states');
-      return;
-    }
+    this.links = new Map(links.map((l) => [l.name, l]));
     for (const r of this.routers.values()) if (!r.stopping) this.trackLinks(r);
   }
 
@@ -332,7 +363,6 @@ export class VrrpAgent {
   async stop(why: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.linkTimer) clearInterval(this.linkTimer);
     for (const trackers of this.scripts.values()) for (const t of trackers) t.stop();
     await Promise.all([...this.routers.values()].map((r) => r.stop(why)));
     for (const ch of this.channels.values()) ch.closed = true;

@@ -41,7 +41,7 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
     }),
     garpSent: new Counter({
       name: 'fulcrum_vrrp_gratuitous_arp_sent_total',
-      help: 'Gratuitous ARPs sent for the virtual addresses',
+      help: 'Gratuitous ARPs (IPv4) and unsolicited neighbour advertisements (IPv6) sent for the virtual addresses',
       labelNames: ['instance'],
       registers,
     }),

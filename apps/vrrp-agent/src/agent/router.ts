@@ -1,7 +1,7 @@
 import type { AddressControl, ArpAnnouncer } from '@fulcrum/netlink';
 import type { VrrpInstance as VrrpInstanceSpec } from '@fulcrum/schemas';
-import { VrrpInstance, checkAdvert, encodeIpv4Packet, multicastGroup, passwordAuth } from '@fulcrum/vrrp';
-import type { AdvertExpectation, PacketInfo, VrrpAction, VrrpAdvert, VrrpAuth, VrrpClock, VrrpEvent, VrrpState, VrrpStep } from '@fulcrum/vrrp';
+import { VrrpInstance, checkAdvert, encodeAdvert, encodeIpv4Packet, multicastGroup, passwordAuth } from '@fulcrum/vrrp';
+import type { AddressFamily, AdvertExpectation, PacketInfo, VrrpAction, VrrpAdvert, VrrpAuth, VrrpClock, VrrpEvent, VrrpState, VrrpStep, VrrpTimer } from '@fulcrum/vrrp';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from './metrics.js';
 import { trackedWeight } from './tracking.js';
@@ -25,11 +25,12 @@ export interface RouterSpec {
   readonly host: string;
   /** This host's primary address on the instance's interface: the adverts' source. */
   readonly primaryAddress: string;
+  readonly family: AddressFamily;
 }
 
 export interface RouterIo {
-  /** Sends a whole IPv4 packet on the instance's interface. */
-  send(packet: Buffer, to: string): void;
+  /** Sends on the instance's interface: IPv4, a whole packet; IPv6, the VRRP message from `from`. */
+  send(packet: Buffer, to: string, from?: string): void;
   readonly addresses: AddressControl;
   announcer(iface: string): ArpAnnouncer;
 }
@@ -83,7 +84,7 @@ export class VrrpRouter {
     this.log = deps.logger.child({ instance: inst.id });
     const priority = inst.priorities[spec.host];
     if (priority === undefined) throw new Error(`VRRP instance ${inst.id} has no priority for host ${spec.host}`);
-    const family = inst.virtualAddresses[0]?.address.includes(':') ? 'ipv6' : 'ipv4';
+    const family = spec.family;
     const advertIntervalMs = Math.round(inst.advertInterval * 1000);
     this.vrrp = new VrrpInstance(
       {
@@ -200,10 +201,7 @@ export class VrrpRouter {
         if (this.stopping) return;
         this.timers.set(
           a.timer,
-          setTimeout(() => {
-            this.timers.delete(a.timer);
-            this.step({ type: 'timerExpired', timer: a.timer });
-          }, Math.max(0, a.ms)),
+          setTimeout(() => this.expired(a.timer), Math.max(0, a.ms)),
         );
         return;
       }
@@ -223,6 +221,21 @@ export class VrrpRouter {
     }
   }
 
+  private expired(timer: VrrpTimer): void {
+    this.timers.delete(timer);
+    if (timer === 'adver') {
+      this.step({ type: 'timerExpired', timer });
+      return;
+    }
+    // After a stall (a starved process, a long GC) timers run before the I/O that waited behind
+    // them: an advert already received would lose to a master-down deadline it should have moved.
+    // Let the pending I/O in first; if it re-armed the timer, this expiry is stale.
+    setImmediate(() => {
+      if (this.stopping || this.timers.has(timer)) return;
+      this.step({ type: 'timerExpired', timer });
+    });
+  }
+
   private sendAdvert(priority: number): void {
     const inst = this.spec.instance;
     const advert: VrrpAdvert = {
@@ -233,10 +246,12 @@ export class VrrpRouter {
       addresses: this.expectation.addresses ?? [],
       ...(this.auth ? { auth: this.auth } : {}),
     };
+    const src = this.spec.primaryAddress;
     for (const dst of this.destinations) {
       this.ipId = (this.ipId + 1) & 0xffff;
       try {
-        this.deps.io.send(encodeIpv4Packet(advert, { srcAddr: this.spec.primaryAddress, dstAddr: dst, id: this.ipId }), dst);
+        if (this.spec.family === 'ipv6') this.deps.io.send(encodeAdvert(advert, { family: 'ipv6', srcAddr: src, dstAddr: dst }), dst, src);
+        else this.deps.io.send(encodeIpv4Packet(advert, { srcAddr: src, dstAddr: dst, id: this.ipId }), dst);
         this.deps.metrics.advertsSent.inc({ instance: this.id });
       } catch (err) {
         // A link that is down refuses the send; the link tracker moves the instance to fault.
@@ -318,12 +333,11 @@ export class VrrpRouter {
 
   private announceOnce(): void {
     for (const v of this.vips) {
-      if (v.address.includes(':')) continue; // IPv6 VIPs are refused when the instance is configured (no neighbour-advertisement sender)
       try {
         this.deps.io.announcer(v.link).announce(v.address);
         this.deps.metrics.garpSent.inc({ instance: this.id });
       } catch (err) {
-        this.log.warn({ err, address: v.address, link: v.link }, 'gratuitous ARP not sent');
+        this.log.warn({ err, address: v.address, link: v.link }, this.spec.family === 'ipv6' ? 'neighbour advertisement not sent' : 'gratuitous ARP not sent');
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { ArpAnnouncer, VrrpSocket } from '@fulcrum/netlink';
+import type { AddressControl, ArpAnnouncer, LinkStatus, LinkWatch, ReceivedPacket, VrrpSocket } from '@fulcrum/netlink';
 import { InMemoryAddresses } from '@fulcrum/netlink/testing';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -21,7 +21,9 @@ export class Segment {
   }
 }
 
+/** IPv4 only: packets are whole IPv4 packets, as the raw socket sees them. */
 export class FakeSocket implements VrrpSocket {
+  readonly family = 'ipv4';
   readonly ifindex = 2;
   private readonly queue: Buffer[] = [];
   private waiter: ((b: Buffer | null) => void) | null = null;
@@ -45,13 +47,14 @@ export class FakeSocket implements VrrpSocket {
       w(b);
     } else this.queue.push(b);
   }
-  receive(): Promise<Buffer | null> {
+  receive(): Promise<ReceivedPacket | null> {
     const next = this.queue.shift();
-    if (next || this.closed) return Promise.resolve(next ?? null);
+    if (next || this.closed) return Promise.resolve(next ? { family: 'ipv4', data: next } : null);
     return new Promise((resolve) => {
-      this.waiter = resolve;
+      const waiter = (b: Buffer | null) => resolve(b ? { family: 'ipv4', data: b } : null);
+      this.waiter = waiter;
       setTimeout(() => {
-        if (this.waiter === resolve) {
+        if (this.waiter === waiter) {
           this.waiter = null;
           resolve(null);
         }
@@ -62,6 +65,36 @@ export class FakeSocket implements VrrpSocket {
     this.closed = true;
     this.waiter?.(null);
     this.waiter = null;
+  }
+}
+
+/**
+ * Link states of an in-memory kernel, read every `everyMs` (the double has no notifications); its
+ * links have a carrier exactly when they are up.
+ */
+export class PolledLinks implements LinkWatch {
+  private timer: NodeJS.Timeout | null = null;
+  constructor(
+    private readonly addresses: AddressControl,
+    private readonly everyMs = 50,
+  ) {}
+  private async read(): Promise<LinkStatus[]> {
+    return (await this.addresses.links()).map((l) => ({
+      index: l.index,
+      name: l.name,
+      adminUp: l.up,
+      carrier: l.up,
+      operState: l.up ? 'up' : 'down',
+      usable: l.up,
+    }));
+  }
+  async watch(listener: (links: readonly LinkStatus[]) => void): Promise<readonly LinkStatus[]> {
+    this.timer = setInterval(() => void this.read().then(listener), this.everyMs);
+    this.timer.unref();
+    return this.read();
+  }
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
   }
 }
 
@@ -89,11 +122,11 @@ export async function node(seg: Segment, host: string, address: string, links: s
     clock: { now: () => Date.now() },
     kernel: {
       addresses,
+      links: new PolledLinks(addresses),
       openChannel: ({ interface: iface }) => seg.open(iface, host),
       openAnnouncer: (iface): ArpAnnouncer => ({ interface: iface, mac: '02:00:00:00:00:01', announce: (a) => void arps.push(a), close: () => undefined }),
     },
     announce: { count: 3, intervalMs: 0, repeatDelayMs: 0, refreshMs: 0 },
-    linkPollMs: 50,
     onState: (d) => events.push(d),
   });
   return { agent, addresses, events, arps, registry };

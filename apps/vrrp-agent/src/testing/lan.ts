@@ -153,6 +153,13 @@ export class VrrpLan {
   linkUp(i: number): void {
     sh('ip', '-n', this.ns(i), 'link', 'set', 'eth0', 'up');
   }
+  /** The bridge's end of router i's veth down: router i's eth0 stays administratively up but loses its carrier. */
+  peerDown(i: number): void {
+    sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'down');
+  }
+  peerUp(i: number): void {
+    sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'up');
+  }
   /** Cuts router i off the bridge (its own link stays administratively up): a partition. */
   cut(i: number): void {
     sh('ip', '-n', this.bridge, 'link', 'set', `p${i}`, 'nomaster');
@@ -249,6 +256,18 @@ export class VrrpLan {
   /** Metrics of the agent in router i's namespace, as Prometheus text. */
   metrics(i: number): string {
     return sh('ip', 'netns', 'exec', this.ns(i), 'python3', '-c', "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9702/metrics').read().decode())");
+  }
+
+  /** Adverts the agent in router i accepted for an instance (its metrics); 0 while its status server does not answer. */
+  advertsReceived(i: number, instance: string): number {
+    try {
+      const line = this.metrics(i)
+        .split('\n')
+        .find((l) => l.startsWith('fulcrum_vrrp_adverts_received_total{') && l.includes(`instance="${instance}"`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    } catch {
+      return 0;
+    }
   }
 
   async destroy(): Promise<void> {

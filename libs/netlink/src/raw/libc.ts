@@ -14,6 +14,9 @@ export interface Libc {
   bind(fd: number, addr: Buffer, len: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number): number;
   recv: ((fd: number, buf: Buffer, len: number, flags: number) => number) & AsyncFn<[number, Buffer, number, number]>;
+  /** `msg` is the address of a struct msghdr (see msghdr.ts). */
+  recvmsg: ((fd: number, msg: bigint, flags: number) => number) & AsyncFn<[number, bigint, number]>;
+  sendmsg(fd: number, msg: bigint, flags: number): number;
   close(fd: number): number;
   ioctl(fd: number, request: number, arg: Buffer): number;
   if_nametoindex(name: string): number;
@@ -34,6 +37,8 @@ export function libc(): Libc {
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
     recv: f('intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)'),
+    recvmsg: f('intptr_t recvmsg(int fd, uintptr_t msg, int flags)'),
+    sendmsg: f('intptr_t sendmsg(int fd, uintptr_t msg, int flags)'),
     close: f('int close(int fd)'),
     ioctl: f('int ioctl(int fd, unsigned long request, _Inout_ void *arg)'),
     if_nametoindex: f('unsigned int if_nametoindex(const char *name)'),
@@ -61,8 +66,19 @@ export const IP_MULTICAST_IF = 32;
 export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;
 export const IP_ADD_MEMBERSHIP = 35;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_ADD_MEMBERSHIP = 20;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
 export const SIOCGIFHWADDR = 0x8927;
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
 
 export const int32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
@@ -75,5 +91,14 @@ export function sockaddrIn(addr: Uint8Array): Buffer {
   const b = Buffer.alloc(16);
   b.writeUInt16LE(AF_INET, 0);
   b.set(addr, 4);
+  return b;
+}
+
+/** struct sockaddr_in6 (28 bytes) for an IPv6 address; scope = interface index for link-local ones. */
+export function sockaddrIn6(addr: Uint8Array, scopeId = 0): Buffer {
+  const b = Buffer.alloc(28);
+  b.writeUInt16LE(AF_INET6, 0);
+  b.set(addr, 8);
+  b.writeUInt32LE(scopeId, 24);
   return b;
 }

@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { ipToBytes } from '../ip.js';
 import { inNetns } from '../netns.js';
 import { RawSocketError, lastError } from './errors.js';
+import { interfaceIndex, setOpt, setReceiveTimeout } from './sockopt.js';
+import { openIpv6 } from './vrrp-socket6.js';
 import {
   AF_INET,
   IPPROTO_IP,
@@ -16,7 +18,6 @@ import {
   SOCK_RAW,
   SOL_SOCKET,
   SO_BINDTODEVICE,
-  SO_RCVTIMEO,
   int32,
   libc,
   sockaddrIn,
@@ -25,7 +26,7 @@ import {
 // A raw IP protocol 112 socket on one interface, in the style of seesaw's HAConn: send a packet,
 // receive the next one. IPv4 with IP_HDRINCL, so the agent writes the whole header (TTL 255, TOS
 // 0xc0, its own primary address as source) exactly as keepalived does, and receives the whole
-// packet with its header (the TTL check needs it).
+// packet with its header (the TTL check needs it). IPv6 (VRRPv3, RFC 5798) in vrrp-socket6.ts.
 
 export const IPPROTO_VRRP = 112;
 const VRRP_GROUP_IPV4 = '224.0.0.18';
@@ -35,8 +36,8 @@ const MAX_PACKET = 65_535;
 export interface VrrpSocketOptions {
   /** The interface adverts leave by and arrive on (SO_BINDTODEVICE). */
   interface: string;
-  /** Only IPv4 for now (VRRPv2 and v3 over IPv4). */
-  family: 'ipv4';
+  /** ipv4: VRRPv2/v3 to 224.0.0.18; ipv6: VRRPv3 to ff02::12. */
+  family: 'ipv4' | 'ipv6';
   /** Adverts go to unicast peers: no multicast group membership. Default false. */
   unicast?: boolean;
   /** Named network namespace to open the socket in (/run/netns/<name>); default the caller's. */
@@ -45,43 +46,47 @@ export interface VrrpSocketOptions {
   receiveTimeoutMs?: number;
 }
 
+/**
+ * One packet for protocol 112. IPv4: the whole packet, header included (TTL and addresses are read
+ * from it). IPv6: the VRRP message alone (raw IPv6 sockets never see the header), with its source,
+ * destination (IPV6_PKTINFO) and hop limit (IPV6_HOPLIMIT).
+ */
+export type ReceivedPacket =
+  | { readonly family: 'ipv4'; readonly data: Buffer }
+  | { readonly family: 'ipv6'; readonly data: Buffer; readonly srcAddr: string; readonly dstAddr: string; readonly hopLimit: number };
+
 export interface VrrpSocket {
+  readonly family: 'ipv4' | 'ipv6';
   readonly interface: string;
   readonly ifindex: number;
-  /** Sends a whole IPv4 packet (header included) to `to` (the group or a unicast peer). */
-  send(packet: Uint8Array, to: string): void;
   /**
-   * The next packet for protocol 112 on the interface, IPv4 header included; null when none came
-   * within the receive timeout or the socket is closed. Never blocks the event loop.
+   * Sends to `to` (the group or a unicast peer). IPv4: a whole packet, header included. IPv6: the
+   * VRRP message; the kernel adds the header with hop limit 255 and `from` as its source (it must
+   * be an address of the interface; RFC 5798 wants the link-local one).
    */
-  receive(): Promise<Buffer | null>;
+  send(packet: Uint8Array, to: string, from?: string): void;
+  /**
+   * The next packet for protocol 112 on the interface; null when none came within the receive
+   * timeout or the socket is closed. Never blocks the event loop.
+   */
+  receive(): Promise<ReceivedPacket | null>;
   /** Ends the receive loop (within the timeout) and closes the socket. Idempotent. */
   close(): Promise<void>;
 }
 
 /** Opens a VRRP socket; needs CAP_NET_RAW. Throws RawSocketError naming the call that failed. */
 export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
-  if (opts.family !== 'ipv4') {
-    throw new RawSocketError('EAFNOSUPPORT', 'socket', `VRRP socket on ${opts.interface}: family ${String(opts.family)} is not supported (ipv4 only)`);
+  if (opts.family !== 'ipv4' && opts.family !== 'ipv6') {
+    throw new RawSocketError('EAFNOSUPPORT', 'socket', `VRRP socket on ${opts.interface}: family ${String(opts.family)} is neither ipv4 nor ipv6`);
   }
-  const open = () => openIpv4(opts);
+  const open = () => (opts.family === 'ipv6' ? openIpv6(opts) : openIpv4(opts));
   return opts.netns ? inNetns(opts.netns, open) : open();
-}
-
-function setOpt(fd: number, level: number, name: number, value: Buffer, what: string, dev: string): void {
-  if (libc().setsockopt(fd, level, name, value, value.length) !== 0) {
-    const err = lastError('setsockopt', `${what} on ${dev}`);
-    libc().close(fd);
-    throw err;
-  }
 }
 
 function openIpv4(opts: VrrpSocketOptions): VrrpSocket {
   const c = libc();
   const dev = opts.interface;
-  if (!/^[^\s/]{1,15}$/.test(dev)) throw new RawSocketError('EINVAL', 'socket', `'${dev}' is not an interface name`);
-  const ifindex = c.if_nametoindex(dev);
-  if (ifindex === 0) throw new RawSocketError('ENODEV', 'if_nametoindex', `VRRP socket: no interface ${dev}`);
+  const ifindex = interfaceIndex(dev);
   const fd = c.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_VRRP);
   if (fd < 0) throw lastError('socket', `raw IPv4 protocol ${IPPROTO_VRRP} for ${dev}`);
   setOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${dev}\0`), 'SO_BINDTODEVICE', dev);
@@ -97,17 +102,14 @@ function openIpv4(opts: VrrpSocketOptions): VrrpSocket {
   mreqn.writeInt32LE(ifindex, 8);
   setOpt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 'IP_MULTICAST_IF', dev);
   if (!opts.unicast) setOpt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP ${VRRP_GROUP_IPV4}`, dev);
-  const timeoutMs = opts.receiveTimeoutMs ?? 200;
-  const tv = Buffer.alloc(16);
-  tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
-  tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
-  setOpt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 'SO_RCVTIMEO', dev);
+  setReceiveTimeout(fd, opts.receiveTimeoutMs ?? 200, dev);
   return new RawVrrpSocket(fd, dev, ifindex);
 }
 
 class RawVrrpSocket implements VrrpSocket {
+  readonly family = 'ipv4';
   private closed = false;
-  private pending: Promise<Buffer | null> | null = null;
+  private pending: Promise<ReceivedPacket | null> | null = null;
   private readonly buf = Buffer.alloc(MAX_PACKET);
 
   constructor(
@@ -128,14 +130,14 @@ class RawVrrpSocket implements VrrpSocket {
     if (n < 0) throw lastError('sendto', `${to} on ${this.dev}`);
   }
 
-  receive(): Promise<Buffer | null> {
+  receive(): Promise<ReceivedPacket | null> {
     if (this.closed) return Promise.resolve(null);
     // One receive at a time: a second caller shares the one in flight.
-    this.pending ??= new Promise<Buffer | null>((resolve) => {
+    this.pending ??= new Promise<ReceivedPacket | null>((resolve) => {
       libc().recv.async(this.fd, this.buf, this.buf.length, 0, (err, n) => {
         this.pending = null;
         if (err || this.closed || n <= 0) return resolve(null);
-        resolve(Buffer.from(this.buf.subarray(0, n)));
+        resolve({ family: 'ipv4', data: Buffer.from(this.buf.subarray(0, n)) });
       });
     });
     return this.pending;

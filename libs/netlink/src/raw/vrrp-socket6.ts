@@ -1,0 +1,137 @@
+import { isIP } from 'node:net';
+import { bytesToIp, ipToBytes } from '../ip.js';
+import { RawSocketError, lastError } from './errors.js';
+import {
+  AF_INET6,
+  IPPROTO_IPV6,
+  IPV6_ADD_MEMBERSHIP,
+  IPV6_HOPLIMIT,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
+  IPV6_PKTINFO,
+  IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO,
+  IPV6_UNICAST_HOPS,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SO_BINDTODEVICE,
+  int32,
+  libc,
+  sockaddrIn6,
+} from './libc.js';
+import { Msghdr, cmsgSpace, encodeCmsgs } from './msghdr.js';
+import { interfaceIndex, setOpt, setReceiveTimeout } from './sockopt.js';
+import type { ReceivedPacket, VrrpSocket, VrrpSocketOptions } from './vrrp-socket.js';
+
+// VRRPv3 over IPv6 (RFC 5798 5.1.2): a raw ICMP-less protocol 112 socket. The kernel writes the
+// IPv6 header, so the hop limit (255) is a socket option and the source address goes with every
+// packet as IPV6_PKTINFO (the agent computes the checksum over it, so it must be exactly the one
+// sent). On receive the header is gone; its source comes as the socket address, its destination
+// and hop limit as ancillary data, which the RFC's checks need.
+
+const PROTO = 112;
+const GROUP = 'ff02::12';
+const HOPS = 255;
+const MAX_PACKET = 65_535;
+
+export function openIpv6(opts: VrrpSocketOptions): VrrpSocket {
+  const c = libc();
+  const dev = opts.interface;
+  const ifindex = interfaceIndex(dev);
+  const fd = c.socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, PROTO);
+  if (fd < 0) throw lastError('socket', `raw IPv6 protocol ${PROTO} for ${dev}`);
+  setOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${dev}\0`), 'SO_BINDTODEVICE', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, int32(HOPS), 'IPV6_UNICAST_HOPS', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, int32(HOPS), 'IPV6_MULTICAST_HOPS', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, int32(ifindex), 'IPV6_MULTICAST_IF', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, int32(0), 'IPV6_MULTICAST_LOOP', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, int32(1), 'IPV6_RECVPKTINFO', dev);
+  setOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, int32(1), 'IPV6_RECVHOPLIMIT', dev);
+  if (!opts.unicast) {
+    const mreq = Buffer.alloc(20);
+    mreq.set(ipToBytes(GROUP), 0);
+    mreq.writeUInt32LE(ifindex, 16);
+    setOpt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, `IPV6_ADD_MEMBERSHIP ${GROUP}`, dev);
+  }
+  setReceiveTimeout(fd, opts.receiveTimeoutMs ?? 200, dev);
+  return new RawVrrpSocket6(fd, dev, ifindex);
+}
+
+class RawVrrpSocket6 implements VrrpSocket {
+  readonly family = 'ipv6';
+  private closed = false;
+  private pending: Promise<ReceivedPacket | null> | null = null;
+  // in6_pktinfo (20 bytes) and the hop limit (an int): room for both and a spare.
+  private readonly rx = new Msghdr(Buffer.alloc(28), Buffer.alloc(MAX_PACKET), Buffer.alloc(cmsgSpace(3, 20)));
+
+  constructor(
+    private readonly fd: number,
+    private readonly dev: string,
+    readonly ifindex: number,
+  ) {}
+
+  get interface(): string {
+    return this.dev;
+  }
+
+  send(packet: Uint8Array, to: string, from?: string): void {
+    if (this.closed) throw new RawSocketError('EBADF', 'sendmsg', `VRRP socket on ${this.dev} is closed`);
+    if (isIP(to) !== 6) throw new RawSocketError('EINVAL', 'sendmsg', `'${to}' is not an IPv6 address`);
+    if (from !== undefined && isIP(from) !== 6) throw new RawSocketError('EINVAL', 'sendmsg', `source '${from}' is not an IPv6 address`);
+    const dst = ipToBytes(to);
+    const scoped = dst[0] === 0xff || (dst[0] === 0xfe && ((dst[1] as number) & 0xc0) === 0x80);
+    const data = Buffer.alloc(packet.byteLength);
+    data.set(packet);
+    let control: Buffer | null = null;
+    if (from !== undefined) {
+      const info = Buffer.alloc(20);
+      info.set(ipToBytes(from), 0);
+      info.writeUInt32LE(this.ifindex, 16);
+      control = encodeCmsgs([{ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: info }]);
+    }
+    const msg = new Msghdr(sockaddrIn6(dst, scoped ? this.ifindex : 0), data, control);
+    if (libc().sendmsg(this.fd, msg.address, 0) < 0) throw lastError('sendmsg', `${to} on ${this.dev}`);
+  }
+
+  receive(): Promise<ReceivedPacket | null> {
+    if (this.closed) return Promise.resolve(null);
+    this.pending ??= new Promise<ReceivedPacket | null>((resolve) => {
+      this.rx.reset();
+      libc().recvmsg.async(this.fd, this.rx.address, 0, (err, n) => {
+        this.pending = null;
+        if (err || this.closed || n < 0) return resolve(null);
+        resolve(this.parse(n));
+      });
+    });
+    return this.pending;
+  }
+
+  /** The packet recvmsg filled in; without its destination or hop limit it cannot be checked, so null. */
+  private parse(n: number): ReceivedPacket | null {
+    let dstAddr: string | null = null;
+    let hopLimit: number | null = null;
+    for (const c of this.rx.cmsgs()) {
+      if (c.level !== IPPROTO_IPV6) continue;
+      if (c.type === IPV6_PKTINFO && c.data.length >= 16) dstAddr = bytesToIp(c.data, 'inet6');
+      if (c.type === IPV6_HOPLIMIT && c.data.length >= 4) hopLimit = c.data.readInt32LE(0);
+    }
+    const name = this.rx.name as Buffer;
+    if (dstAddr === null || hopLimit === null || name.readUInt16LE(0) !== AF_INET6) return null;
+    return {
+      family: 'ipv6',
+      data: Buffer.from(this.rx.data.subarray(0, n)),
+      srcAddr: bytesToIp(name.subarray(8, 24), 'inet6'),
+      dstAddr,
+      hopLimit,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pending) await this.pending;
+    libc().close(this.fd);
+  }
+}
