@@ -21,5 +21,3 @@ export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from
 export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';
 export type { IcmpPinger, IcmpPingerOptions, PingOutcome, PingTarget, PreparedPing } from './probe/index.js';
 export { openIcmpPinger } from './probe/index.js';
-export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
-export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';
