@@ -19,7 +19,7 @@ export interface ProbeLibc {
   close(fd: number): number;
   epoll_create1(flags: number): number;
   epoll_ctl(epfd: number, op: number, fd: number, event: Buffer): number;
-  epoll_wait: AsyncFn<[number, Buffer, number, number]>;
+  epoll_wait: ((epfd: number, events: Buffer, maxEvents: number, timeoutMs: number) => number) & AsyncFn<[number, Buffer, number, number]>;
   poll: ((fds: Buffer, n: number, timeoutMs: number) => number) & AsyncFn<[Buffer, number, number]>;
   if_nametoindex(name: string): number;
   strerror(errno: number): string;
