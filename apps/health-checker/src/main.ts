@@ -12,6 +12,7 @@ const { HealthEngine } = await import('./engine/engine.js');
 const { HealthMetrics } = await import('./engine/metrics.js');
 const { serverTargets } = await import('./engine/targets.js');
 const { HealthLink } = await import('./bus-link.js');
+const { nativeTcpUnavailable } = await import('./checks/tcp.js');
 
 await runService(
   {
@@ -29,6 +30,8 @@ await runService(
   async (svc) => {
     const cfg = svc.config;
     const log = svc.logger.child({ component: 'engine' });
+    const tcpFallback = nativeTcpUnavailable();
+    if (tcpFallback !== undefined) log.warn({ reason: tcpFallback }, 'TCP checks run on Node sockets (slower): the native prober is not available');
     let link: InstanceType<typeof HealthLink> | null = null;
     const engine = new HealthEngine({
       maxInFlight: cfg.maxInFlight,
