@@ -79,7 +79,7 @@ describe('ICMP check (raw sockets through the kernel library)', () => {
     // (Not the router's "unreachable": its kernel rate-limits those to about one a second per sender.)
     const targets = ['10.99.0.2', '10.99.0.3', '10.99.0.1'];
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => nativeIcmpCheck(pinger, { address: targets[i % 3] as string }, { timeoutMs: 1000 })),
+      Array.from({ length: 60 }, (_, i) => nativeIcmpCheck(pinger, { address: targets[i % 3] as string }, { timeoutMs: 2000 })),
     );
     expect(results.map((r) => (r.ok ? 'up' : r.reason))).toEqual(Array.from({ length: 60 }, (_, i) => ['up', 'timeout', 'up'][i % 3]));
   });
