@@ -297,7 +297,6 @@ class ClientSession {
   private paused = false;
   private partialTimer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
-  private readonly flushNow = () => this.flush();
   readonly durableTimeoutMs: number;
 
   constructor(
@@ -418,9 +417,16 @@ class ClientSession {
     s.reply = bytes;
     if (this.slots[0] === s && !this.flushScheduled) {
       this.flushScheduled = true;
-      // One write for all replies that complete in this tick (pipelined clients get them in one segment).
-      queueMicrotask(this.flushNow);
+      // One write for all replies that complete in this tick (pipelined clients get them in one segment), and
+      // one microtask for all clients answered by one upstream read.
+      toFlush.push(this);
+      if (toFlush.length === 1) queueMicrotask(flushAll);
     }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    this.flushReplies();
   }
 
   /** A forwarded command's reply frame, as Redis sent it (RESP2). */
@@ -442,8 +448,7 @@ class ClientSession {
     this.proxy.opts.pool.send(req);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
+  private flushReplies(): void {
     if (this.closed) return;
     const slots = this.slots;
     let n = 0;
@@ -715,6 +720,15 @@ class ClientSession {
     this.tx?.retire();
     this.tx = null;
   }
+}
+
+/** Clients with replies to write at the end of this tick. */
+let toFlush: ClientSession[] = [];
+
+function flushAll(): void {
+  const sessions = toFlush;
+  toFlush = [];
+  for (const c of sessions) c.flush();
 }
 
 /** Upper-case names of the known commands as clients spell them (mostly all lower or all upper case). */

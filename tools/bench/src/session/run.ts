@@ -1,11 +1,12 @@
 // Session-store proxy benchmark: redis-benchmark SET/GET straight to Redis, through Fulcrum's proxy and
 // through twemproxy (nutcracker) in front of the same Redis, unpipelined and with -P 16; then the latency a
 // proxy adds at a fixed moderate rate (p50/p99 of GETs). Rounds are interleaved and the median is reported,
-// since the host is shared. Needs redis-server, redis-benchmark and nutcracker (Debian packages).
+// since the host is shared. Throughput on a crowded host swings with the neighbours; the CPU time each proxy process
+// spends per request (from /proc) does much less, so it is printed too. Needs redis-server, redis-benchmark and nutcracker (Debian packages).
 //
 //   npx tsx tools/bench/src/session/run.ts [--requests 100000] [--rounds 3] [--rate 2000] [--seconds 5]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -117,6 +118,17 @@ async function latencyAtRate(port: number): Promise<{ p50: number; p99: number; 
   return { p50: q(0.5), p99: q(0.99), lost };
 }
 
+const CLOCK_TICKS = Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+
+/** User + system CPU time of a process so far, in microseconds. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 const redis = await startRedis();
@@ -124,6 +136,7 @@ const redisPort = Number(new URL(redis.url).port);
 const fulcrum = await startFulcrum(redisPort);
 const twem = await startTwemproxy(redisPort);
 const ports: Record<Target, number> = { direct: redisPort, fulcrum: fulcrum.port, twemproxy: twem.port };
+const pids: Record<Target, number | undefined> = { direct: redis.pid, fulcrum: fulcrum.child.pid, twemproxy: twem.pid };
 await run('redis-cli', ['-p', String(redisPort), 'SET', 'bench:key', 'x'.repeat(200)]);
 
 try {
@@ -131,9 +144,12 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const pipeline of [1, 16]) {
       for (const t of TARGETS) {
+        const cpuBefore = cpuMicros(pids[t]);
         const r = await benchmark(ports[t], pipeline);
         (rps[`${t} P${pipeline} set`] ??= []).push(r.set);
         (rps[`${t} P${pipeline} get`] ??= []).push(r.get);
+        // SET and GET runs together: 2 x REQUESTS requests.
+        (rps[`${t} P${pipeline} cpu`] ??= []).push((cpuMicros(pids[t]) - cpuBefore) / (2 * REQUESTS));
         process.stderr.write(`round ${round} -P ${pipeline} ${t}: SET ${r.set.toFixed(0)}/s GET ${r.get.toFixed(0)}/s\n`);
       }
     }
@@ -150,6 +166,14 @@ try {
       const tw = m('twemproxy', p, op);
       rows.push(`| ${op.toUpperCase()} -P ${p} | ${d.toFixed(0)} | ${f.toFixed(0)} | ${tw.toFixed(0)} | ${(f / d).toFixed(2)}x | ${(f / tw).toFixed(2)}x |`);
     }
+  }
+  rows.push('');
+  rows.push('CPU time of the server process per request (SET and GET runs together, microseconds; median of the rounds)');
+  rows.push('| pipeline | redis (direct) | fulcrum | twemproxy | twemproxy/fulcrum |');
+  rows.push('| --- | ---: | ---: | ---: | ---: |');
+  for (const p of [1, 16]) {
+    const [d, f, tw] = TARGETS.map((t) => m(t, p, 'cpu'));
+    rows.push(`| -P ${p} | ${d?.toFixed(1)} | ${f?.toFixed(1)} | ${tw?.toFixed(1)} | ${((tw ?? NaN) / (f ?? NaN)).toFixed(2)}x |`);
   }
   rows.push('');
   rows.push(`GET latency at ${RATE} requests/s for ${SECONDS} s over 10 connections (ms)`);
