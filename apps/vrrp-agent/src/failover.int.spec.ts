@@ -45,9 +45,9 @@ function metric(text: string, name: string, labels: string): number {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('vrrp-agent int specs need root (network namespaces, raw sockets)');
-  lan.create();
+  await lan.create();
   lan.startResponders();
 });
 afterAll(async () => {

@@ -52,9 +52,9 @@ async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Pr
 /** Master down interval of the backup plus room for a busy machine. */
 const downMs = (c: Case, prio: number) => 3 * c.interval * 1000 + ((256 - prio) / 256) * (c.version === 2 ? 1000 : c.interval * 1000) + 3000;
 
-beforeAll(() => {
+beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('keepalived interop needs root (network namespaces, raw sockets)');
-  lan.create();
+  await lan.create();
 });
 afterAll(async () => {
   await lan.destroy();

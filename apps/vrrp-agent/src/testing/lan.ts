@@ -125,25 +125,79 @@ export class VrrpLan {
   vip(n = 100): string {
     return `10.${this.net}.0.${n}`;
   }
+  /** With create({ ipv6: true }): router i's and the client's IPv6 addresses, and VIPs. */
+  addr6(i: number): string {
+    return `fd00:${this.net}::${10 + i}`;
+  }
+  get clientAddr6(): string {
+    return `fd00:${this.net}::2`;
+  }
+  vip6(n = 100): string {
+    return `fd00:${this.net}::${n}`;
+  }
   ns(i: number): string {
     return this.routers[i - 1] as string;
   }
 
-  create(): this {
+  /**
+   * Builds the bed. `ipv6`: also fd00:<net>::/64 addresses, no duplicate address detection (the
+   * link-local addresses are usable at once), and back only when IPv6 multicast is routed.
+   */
+  async create(opts: { ipv6?: boolean } = {}): Promise<this> {
     sh('ip', 'netns', 'add', this.bridge);
     sh('ip', '-n', this.bridge, 'link', 'add', 'br0', 'type', 'bridge');
     sh('ip', '-n', this.bridge, 'link', 'set', 'br0', 'up');
     const join = (ns: string, port: string, address: string) => {
       sh('ip', 'netns', 'add', ns);
       sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+      if (opts.ipv6) sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
       sh('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', this.bridge);
       sh('ip', '-n', this.bridge, 'link', 'set', port, 'master', 'br0', 'up');
       sh('ip', '-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+      if (opts.ipv6) sh('ip', '-n', ns, 'addr', 'add', `${address6}/64`, 'dev', 'eth0', 'nodad');
       sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
     };
+    let address6 = this.clientAddr6;
     join(this.client, 'pc', this.clientAddr);
-    this.routers.forEach((ns, i) => join(ns, `p${i + 1}`, this.addr(i + 1)));
+    this.routers.forEach((ns, i) => {
+      address6 = this.addr6(i + 1);
+      join(ns, `p${i + 1}`, this.addr(i + 1));
+    });
+    if (opts.ipv6) {
+      // The kernel routes IPv6 multicast once it has seen the carrier (linkwatch, up to a second).
+      for (const ns of [this.client, ...this.routers]) {
+        const until = Date.now() + 20_000;
+        while (!sh('ip', '-n', ns, '-6', 'route', 'show', 'table', 'local').includes('multicast ff00::/8') || !sh('ip', '-n', ns, '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link').includes('fe80')) {
+          if (Date.now() > until) throw new Error(`${ns}: no IPv6 link-local address or multicast route within 20 s`);
+          await sleep(50);
+        }
+      }
+    }
     return this;
+  }
+
+  /** Router i's MAC on eth0. */
+  mac(i: number): string {
+    const m = /link\/ether ([0-9a-f:]{17})/.exec(sh('ip', '-n', this.ns(i), 'link', 'show', 'dev', 'eth0'));
+    if (!m?.[1]) throw new Error(`no MAC on ${this.ns(i)} eth0`);
+    return m[1];
+  }
+
+  /** Router i's IPv6 link-local address on eth0. */
+  linkLocal(i: number): string {
+    const m = /inet6 (fe80::[0-9a-f:]+)\//.exec(sh('ip', '-n', this.ns(i), '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'));
+    if (!m?.[1]) throw new Error(`no link-local address on ${this.ns(i)} eth0`);
+    return m[1];
+  }
+
+  /** The client's neighbour entry for an IPv6 address (`ip -6 neigh`), '' when none. */
+  clientNeighbour6(address: string): string {
+    return sh('ip', '-n', this.client, '-6', 'neigh', 'show', address, 'dev', 'eth0').trim();
+  }
+
+  /** Makes the client resolve an IPv6 address (one UDP datagram to it: neighbour solicitation first). */
+  touch6(address: string): void {
+    sh('ip', 'netns', 'exec', this.client, 'python3', '-c', `import socket;socket.socket(socket.AF_INET6,socket.SOCK_DGRAM).sendto(b'x',('${address}',${PROBE_PORT}))`);
   }
 
   /** The router's own interface down (what the agent must notice: fault). */
@@ -186,6 +240,7 @@ export class VrrpLan {
     return sh('ip', '-n', this.ns(i), '-o', '-4', 'addr', 'show', 'dev', 'eth0');
   }
   hasVip(i: number, vip = this.vip()): boolean {
+    if (vip.includes(':')) return sh('ip', '-n', this.ns(i), '-o', '-6', 'addr', 'show', 'dev', 'eth0').includes(` ${vip}/`);
     return this.addresses(i).includes(` ${vip}/`);
   }
 
@@ -376,7 +431,7 @@ export function keepalivedConf(o: {
     `  advert_int ${o.advertInterval}`,
     ...(o.nopreempt ? ['  nopreempt'] : []),
     ...(o.password ? ['  authentication {', '    auth_type PASS', `    auth_pass ${o.password}`, '  }'] : []),
-    `  virtual_ipaddress {\n    ${o.vip}/32\n  }`,
+    `  virtual_ipaddress {\n    ${o.vip}/${o.vip.includes(':') ? 128 : 32}\n  }`,
     '}',
     '',
   ].join('\n');

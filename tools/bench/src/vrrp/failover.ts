@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the VRRP benchmark needs root (network namespaces, raw sockets)');
   // Every process of the bed (both implementations, responders, probe) above the rest of the machine.
   lan.nice = -10;
-  lan.create();
+  await lan.create();
   lan.startResponders();
   const rows: string[][] = [];
   const verdicts: string[] = [];
