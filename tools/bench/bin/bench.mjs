@@ -13,7 +13,7 @@ const BENCHMARKS = {
   },
   ipvs: {
     script: 'tools/bench/src/ipvs/run.ts',
-    summary: 'table load (ipvsadm-restore vs ipvs-agent), one weight change from KV to kernel, no-op reconcile; options: --reps N, --sizes 1000x10,10000x5',
+    summary: 'table load (ipvsadm-restore vs ipvs-agent), whole-table read (ipvsadm -Ln vs dump()), one weight change from KV to kernel, no-op reconcile, drift check; options: --reps N, --sizes 1000x10,10000x5',
   },
 };
 

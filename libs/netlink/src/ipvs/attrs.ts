@@ -120,7 +120,9 @@ export class Attrs {
 
   private constructor(
     private readonly buf: Buffer,
-    private readonly what: string,
+    /** What this stream is, for errors; a nested one names its parent too (built only on error). */
+    private readonly name: string,
+    private readonly parent: Attrs | null,
     start: number,
     end: number,
   ) {
@@ -129,7 +131,7 @@ export class Attrs {
       const l = buf.readUInt16LE(off);
       const type = buf.readUInt16LE(off + 2) & 0x3fff;
       if (l < HEADER || off + l > end) {
-        throw new AttrParseError(`${what}: attribute at offset ${off - start} has length ${l}, stream has ${end - off} bytes left`);
+        throw new AttrParseError(`${this.what}: attribute at offset ${off - start} has length ${l}, stream has ${end - off} bytes left`);
       }
       this.at[type] = off + HEADER;
       this.len[type] = l - HEADER;
@@ -138,7 +140,10 @@ export class Attrs {
   }
 
   static parse(buf: Buffer, what: string, start = 0, end = buf.length): Attrs {
-    return new Attrs(buf, what, start, end);
+    return new Attrs(buf, what, null, start, end);
+  }
+  private get what(): string {
+    return this.parent ? `${this.parent.what}.${this.name}` : this.name;
   }
   forEachType(fn: (type: number) => void): void {
     this.at.forEach((_, type) => fn(type));
@@ -171,6 +176,18 @@ export class Attrs {
   u64(type: number, name: string): bigint {
     return this.buf.readBigUInt64LE(this.need(type, 8, name));
   }
+  /** An optional u32: 0 when absent. */
+  u32Or0(type: number, name: string): number {
+    return this.at[type] === undefined ? 0 : this.u32(type, name);
+  }
+  /** An optional u64: 0n when absent. */
+  u64Or0(type: number, name: string): bigint {
+    return this.at[type] === undefined ? 0n : this.u64(type, name);
+  }
+  /** An optional u32 widened to bigint: 0n when absent. */
+  u32AsBigOr0(type: number, name: string): bigint {
+    return this.at[type] === undefined ? 0n : BigInt(this.u32(type, name));
+  }
   /** At least `size` bytes of the payload (a view, not a copy). */
   bytes(type: number, name: string, size: number): Buffer {
     const off = this.need(type, size, name);
@@ -188,6 +205,6 @@ export class Attrs {
   }
   nested(type: number, name: string): Attrs {
     const off = this.need(type, 0, name);
-    return new Attrs(this.buf, `${this.what}.${name}`, off, off + (this.len[type] as number));
+    return new Attrs(this.buf, name, this, off, off + (this.len[type] as number));
   }
 }

@@ -269,36 +269,35 @@ export function decodeServiceKey(a: Attrs): IpvsServiceKey {
 /** Counters: STATS64 when the kernel sends it (>= 4.x), the older 32-bit STATS otherwise. */
 export function decodeStats(parent: Attrs, stats32: number, stats64: number): IpvsStats {
   if (parent.has(stats64)) {
+    // No closures here (nor in the other per-destination decoders): a dump decodes one set of
+    // counters per destination, and a closure per call cost more than the reads under tsx.
     const s = parent.nested(stats64, 'STATS64');
-    const g = (t: number, n: string): bigint => (s.has(t) ? s.u64(t, n) : 0n);
     return {
-      conns: g(IPVS_STATS_ATTR.CONNS, 'CONNS'),
-      inPackets: g(IPVS_STATS_ATTR.INPKTS, 'INPKTS'),
-      outPackets: g(IPVS_STATS_ATTR.OUTPKTS, 'OUTPKTS'),
-      inBytes: g(IPVS_STATS_ATTR.INBYTES, 'INBYTES'),
-      outBytes: g(IPVS_STATS_ATTR.OUTBYTES, 'OUTBYTES'),
-      cps: g(IPVS_STATS_ATTR.CPS, 'CPS'),
-      inPps: g(IPVS_STATS_ATTR.INPPS, 'INPPS'),
-      outPps: g(IPVS_STATS_ATTR.OUTPPS, 'OUTPPS'),
-      inBps: g(IPVS_STATS_ATTR.INBPS, 'INBPS'),
-      outBps: g(IPVS_STATS_ATTR.OUTBPS, 'OUTBPS'),
+      conns: s.u64Or0(IPVS_STATS_ATTR.CONNS, 'CONNS'),
+      inPackets: s.u64Or0(IPVS_STATS_ATTR.INPKTS, 'INPKTS'),
+      outPackets: s.u64Or0(IPVS_STATS_ATTR.OUTPKTS, 'OUTPKTS'),
+      inBytes: s.u64Or0(IPVS_STATS_ATTR.INBYTES, 'INBYTES'),
+      outBytes: s.u64Or0(IPVS_STATS_ATTR.OUTBYTES, 'OUTBYTES'),
+      cps: s.u64Or0(IPVS_STATS_ATTR.CPS, 'CPS'),
+      inPps: s.u64Or0(IPVS_STATS_ATTR.INPPS, 'INPPS'),
+      outPps: s.u64Or0(IPVS_STATS_ATTR.OUTPPS, 'OUTPPS'),
+      inBps: s.u64Or0(IPVS_STATS_ATTR.INBPS, 'INBPS'),
+      outBps: s.u64Or0(IPVS_STATS_ATTR.OUTBPS, 'OUTBPS'),
     };
   }
   if (!parent.has(stats32)) return zeroStats();
   const s = parent.nested(stats32, 'STATS');
-  const g32 = (t: number, n: string): bigint => (s.has(t) ? BigInt(s.u32(t, n)) : 0n);
-  const g64 = (t: number, n: string): bigint => (s.has(t) ? s.u64(t, n) : 0n);
   return {
-    conns: g32(IPVS_STATS_ATTR.CONNS, 'CONNS'),
-    inPackets: g32(IPVS_STATS_ATTR.INPKTS, 'INPKTS'),
-    outPackets: g32(IPVS_STATS_ATTR.OUTPKTS, 'OUTPKTS'),
-    inBytes: g64(IPVS_STATS_ATTR.INBYTES, 'INBYTES'),
-    outBytes: g64(IPVS_STATS_ATTR.OUTBYTES, 'OUTBYTES'),
-    cps: g32(IPVS_STATS_ATTR.CPS, 'CPS'),
-    inPps: g32(IPVS_STATS_ATTR.INPPS, 'INPPS'),
-    outPps: g32(IPVS_STATS_ATTR.OUTPPS, 'OUTPPS'),
-    inBps: g32(IPVS_STATS_ATTR.INBPS, 'INBPS'),
-    outBps: g32(IPVS_STATS_ATTR.OUTBPS, 'OUTBPS'),
+    conns: s.u32AsBigOr0(IPVS_STATS_ATTR.CONNS, 'CONNS'),
+    inPackets: s.u32AsBigOr0(IPVS_STATS_ATTR.INPKTS, 'INPKTS'),
+    outPackets: s.u32AsBigOr0(IPVS_STATS_ATTR.OUTPKTS, 'OUTPKTS'),
+    inBytes: s.u64Or0(IPVS_STATS_ATTR.INBYTES, 'INBYTES'),
+    outBytes: s.u64Or0(IPVS_STATS_ATTR.OUTBYTES, 'OUTBYTES'),
+    cps: s.u32AsBigOr0(IPVS_STATS_ATTR.CPS, 'CPS'),
+    inPps: s.u32AsBigOr0(IPVS_STATS_ATTR.INPPS, 'INPPS'),
+    outPps: s.u32AsBigOr0(IPVS_STATS_ATTR.OUTPPS, 'OUTPPS'),
+    inBps: s.u32AsBigOr0(IPVS_STATS_ATTR.INBPS, 'INBPS'),
+    outBps: s.u32AsBigOr0(IPVS_STATS_ATTR.OUTBPS, 'OUTBPS'),
   };
 }
 
@@ -422,6 +421,13 @@ export function writeDestinationKeyCommand(w: AttrWriter, d: Pick<IpvsDestinatio
 const FORWARD_BY_CODE = new Map<number, IpvsForward>(Object.entries(FORWARD_CODE).map(([k, v]) => [v, k as IpvsForward]));
 const TUNNEL_BY_CODE = new Map<number, TunnelType>(Object.entries(IP_VS_TUNNEL_TYPE).map(([k, v]) => [v, k as TunnelType]));
 
+function tunnelFlagNames(bits: number): IpvsDestination['tunnelFlags'] {
+  const names: IpvsDestination['tunnelFlags'] = [];
+  if (bits & IP_VS_TUNNEL_ENCAP_FLAG.csum) names.push('csum');
+  if (bits & IP_VS_TUNNEL_ENCAP_FLAG.remcsum) names.push('remcsum');
+  return names;
+}
+
 /** Decodes the payload of IPVS_CMD_ATTR_DEST; `serviceFamily` is used when the kernel omits the family. */
 export function decodeDestination(payload: Buffer, fallbackFamily: AddressFamily): DumpedDestination {
   const a = Attrs.parse(payload, 'destination');
@@ -441,18 +447,17 @@ export function decodeDestination(payload: Buffer, fallbackFamily: AddressFamily
       port: a.u16be(IPVS_DEST_ATTR.PORT, 'PORT'),
       forward,
       weight: a.u32(IPVS_DEST_ATTR.WEIGHT, 'WEIGHT'),
-      upperThreshold: a.has(IPVS_DEST_ATTR.U_THRESH) ? a.u32(IPVS_DEST_ATTR.U_THRESH, 'U_THRESH') : 0,
-      lowerThreshold: a.has(IPVS_DEST_ATTR.L_THRESH) ? a.u32(IPVS_DEST_ATTR.L_THRESH, 'L_THRESH') : 0,
+      upperThreshold: a.u32Or0(IPVS_DEST_ATTR.U_THRESH, 'U_THRESH'),
+      lowerThreshold: a.u32Or0(IPVS_DEST_ATTR.L_THRESH, 'L_THRESH'),
       tunnelType: tunnel ? tunnelType : 'ipip',
       tunnelPort: tunnel && a.has(IPVS_DEST_ATTR.TUN_PORT) ? a.u16be(IPVS_DEST_ATTR.TUN_PORT, 'TUN_PORT') : 0,
-      tunnelFlags: tunnel ? (['csum', 'remcsum'] as const).filter((f) => (tunFlags & IP_VS_TUNNEL_ENCAP_FLAG[f]) !== 0) : [],
+      tunnelFlags: tunnel ? tunnelFlagNames(tunFlags) : [],
     };
-    const opt = (t: number, n: string): number => (a.has(t) ? a.u32(t, n) : 0);
     return {
       destination,
-      activeConns: opt(IPVS_DEST_ATTR.ACTIVE_CONNS, 'ACTIVE_CONNS'),
-      inactiveConns: opt(IPVS_DEST_ATTR.INACT_CONNS, 'INACT_CONNS'),
-      persistentConns: opt(IPVS_DEST_ATTR.PERSIST_CONNS, 'PERSIST_CONNS'),
+      activeConns: a.u32Or0(IPVS_DEST_ATTR.ACTIVE_CONNS, 'ACTIVE_CONNS'),
+      inactiveConns: a.u32Or0(IPVS_DEST_ATTR.INACT_CONNS, 'INACT_CONNS'),
+      persistentConns: a.u32Or0(IPVS_DEST_ATTR.PERSIST_CONNS, 'PERSIST_CONNS'),
       stats: decodeStats(a, IPVS_DEST_ATTR.STATS, IPVS_DEST_ATTR.STATS64),
     };
   } catch (err) {
@@ -531,11 +536,10 @@ export function writeTimeouts(w: AttrWriter, t: IpvsTimeouts): void {
 
 export function decodeTimeouts(payload: Buffer): IpvsTimeouts {
   const a = Attrs.parse(payload, 'config');
-  const g = (t: number, n: string): number => (a.has(t) ? a.u32(t, n) : 0);
   return {
-    tcp: g(IPVS_CMD_ATTR.TIMEOUT_TCP, 'TIMEOUT_TCP'),
-    tcpFin: g(IPVS_CMD_ATTR.TIMEOUT_TCP_FIN, 'TIMEOUT_TCP_FIN'),
-    udp: g(IPVS_CMD_ATTR.TIMEOUT_UDP, 'TIMEOUT_UDP'),
+    tcp: a.u32Or0(IPVS_CMD_ATTR.TIMEOUT_TCP, 'TIMEOUT_TCP'),
+    tcpFin: a.u32Or0(IPVS_CMD_ATTR.TIMEOUT_TCP_FIN, 'TIMEOUT_TCP_FIN'),
+    udp: a.u32Or0(IPVS_CMD_ATTR.TIMEOUT_UDP, 'TIMEOUT_UDP'),
   };
 }
 

@@ -5,6 +5,7 @@ import { GenlChannel, NetlinkRequestError } from '../genl-channel.js';
 import type { GenlChannelOptions } from '../genl-channel.js';
 import { inNetns } from '../netns.js';
 import { AttrWriter, Attrs } from './attrs.js';
+import { DumpPipeline } from './dump-pipeline.js';
 import type { DumpedService, IpvsDaemon, IpvsInfo } from './codec.js';
 import {
   IPVS_CMD,
@@ -47,7 +48,7 @@ export interface IpvsDump {
  */
 export interface IpvsControl {
   info(): Promise<IpvsInfo>;
-  /** The full table with counters: one service dump, then one destination dump per service. */
+  /** The full table with counters: one service dump, then one destination dump per service, chained (DumpPipeline). */
   dump(): Promise<IpvsDump>;
   addService(service: IpvsService): Promise<void>;
   editService(service: IpvsService): Promise<void>;
@@ -146,10 +147,7 @@ function encodeOp(op: IpvsOp): Buffer {
 export interface NetlinkIpvsOptions extends Omit<GenlChannelOptions, 'netns'> {
   /** Named network namespace (/run/netns/<name>) whose IPVS table to drive; default: the caller's. */
   netns?: string;
-  /**
-   * Extra sockets to run destination dumps side by side (default 0). Measured in the 1-vCPU lab VM,
-   * 3 extra sockets made a 1,000-service dump slower, not faster (the kernel serialises IPVS dumps).
-   */
+  /** Sockets for the per-service destination dumps, one dump in flight on each (default 1; see DumpPipeline). */
   dumpSockets?: number;
 }
 
@@ -174,7 +172,9 @@ async function resolveFamily(netns: string | undefined): Promise<number> {
 /** IpvsControl on the kernel's IPVS generic-netlink family. Create with `NetlinkIpvs.open()`. */
 export class NetlinkIpvs implements IpvsControl {
   private readonly kernel = release();
-  private readonly dumpers: GenlChannel[] = [];
+  private dumper: DumpPipeline | null = null;
+  /** dump() calls run one after the other: each socket holds one dump at a time. */
+  private dumping: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly family: number,
@@ -192,9 +192,9 @@ export class NetlinkIpvs implements IpvsControl {
     if (r && !r.ok) throw r.error;
   }
 
-  private async query(opName: IpvsOpName, cmd: number, attrs: Buffer, dump: boolean, channel = this.main): Promise<Buffer[]> {
+  private async query(opName: IpvsOpName, cmd: number, attrs: Buffer, dump: boolean): Promise<Buffer[]> {
     try {
-      const replies = await channel.request(this.family, genlPayload(cmd, attrs), { dump });
+      const replies = await this.main.request(this.family, genlPayload(cmd, attrs), { dump });
       return replies.map((r) => r.subarray(4)); // drop the genl header
     } catch (err) {
       if (err instanceof NetlinkRequestError) throw new IpvsError(err.code, opName, 'IPVS', { cause: err });
@@ -270,39 +270,51 @@ export class NetlinkIpvs implements IpvsControl {
     return replies.map((r) => decodeDaemon(Attrs.parse(r, 'daemon message').payload(IPVS_CMD_ATTR.DAEMON, 'DAEMON')));
   }
 
-  async dump(): Promise<IpvsDump> {
+  dump(): Promise<IpvsDump> {
+    const run = this.dumping.then(() => this.dumpNow());
+    this.dumping = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dumpNow(): Promise<IpvsDump> {
     const replies = await this.query('dump', IPVS_CMD.GET_SERVICE, Buffer.alloc(0), true);
     const services: DumpedService[] = replies.map((r) => {
       const { service, stats } = decodeService(serviceAttr(r));
       return { service, stats, destinations: [] };
     });
-    // The kernel dumps destinations one service at a time; spread those dumps over a few sockets.
-    const channels = services.length > 16 ? [this.main, ...this.dumpChannels()] : [this.main];
-    let next = 0;
-    const worker = async (channel: GenlChannel): Promise<void> => {
-      while (next < services.length) {
-        const s = services[next++] as DumpedService;
-        const w = new AttrWriter();
-        writeServiceKeyCommand(w, s.service.key);
-        const dests = await this.query('dump', IPVS_CMD.GET_DEST, w.toBuffer(), true, channel);
-        const family = serviceFamily(s.service.key);
-        s.destinations = dests.map((d) => decodeDestination(destAttr(d), family));
-        s.service.destinations = s.destinations.map((d) => d.destination);
-      }
-    };
-    await Promise.all(channels.map(worker));
+    // The kernel has no "all destinations" dump: one per service, several in flight.
+    const requests = services.map((s) => {
+      const w = new AttrWriter();
+      writeServiceKeyCommand(w, s.service.key);
+      return genlPayload(IPVS_CMD.GET_DEST, w.toBuffer());
+    });
+    let dests: Buffer[][];
+    try {
+      dests = await this.destinationDumper().dumpAll(this.family, requests);
+    } catch (err) {
+      if (err instanceof NetlinkRequestError) throw new IpvsError(err.code, 'dump', 'IPVS destinations', { cause: err });
+      throw err;
+    }
+    services.forEach((s, i) => {
+      const family = serviceFamily(s.service.key);
+      s.destinations = (dests[i] ?? []).map((d) => decodeDestination(destAttr(d.subarray(4)), family)); // past the genl header
+      s.service.destinations = s.destinations.map((d) => d.destination);
+    });
     return { services };
   }
 
-  private dumpChannels(): GenlChannel[] {
-    const want = this.opts.dumpSockets ?? 0;
-    while (this.dumpers.length < want) this.dumpers.push(new GenlChannel(this.opts));
-    return this.dumpers;
+  private destinationDumper(): DumpPipeline {
+    if (!this.dumper || this.dumper.failed) {
+      this.dumper?.close();
+      this.dumper = new DumpPipeline({ ...(this.opts.netns ? { netns: this.opts.netns } : {}), width: this.opts.dumpSockets ?? 1 });
+    }
+    return this.dumper;
   }
 
   async close(): Promise<void> {
     this.main.close();
-    for (const d of this.dumpers.splice(0)) d.close();
+    this.dumper?.close();
+    this.dumper = null;
   }
 }
 
