@@ -15,7 +15,7 @@ export { IPPROTO_VRRP, openVrrpSocket } from './raw/vrrp-socket.js';
 export type { ArpAnnouncer, ArpAnnouncerOptions } from './raw/arp-announcer.js';
 export { openArpAnnouncer } from './raw/arp-announcer.js';
 export { RawSocketError } from './raw/errors.js';
-export type { PreparedTcpProbe, TcpProbeFailure, TcpProbeOutcome, TcpProbeTarget, TcpProber, TcpProberOptions } from './probe/index.js';
+export type { PreparedTcpProbe, TcpProbeFailure, TcpProbeHandle, TcpProbeOutcome, TcpProbeTarget, TcpProber, TcpProberOptions } from './probe/index.js';
 export { ProbeError, openTcpProber } from './probe/index.js';
 export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
 export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProbeError } from './errors.js';
-import { type TcpProbeOutcome, type TcpProber, type TcpProbeTarget, openTcpProber } from './tcp-prober.js';
+import { type TcpProbeHandle, type TcpProbeOutcome, type TcpProber, type TcpProbeTarget, openTcpProber } from './tcp-prober.js';
 
 // A namespace of our own: a listener on 127.0.0.1:8080 inside it, 10.77.0.2 on-link behind a veth
 // whose other end nobody configured (SYNs never leave: ARP goes unanswered), and a rule that
@@ -74,6 +74,12 @@ describe('TCP prober (non-blocking connect, epoll)', () => {
     const aborted = await pending;
     expect(aborted).toMatchObject({ ok: false, failure: 'aborted', message: 'cancelled while connecting' });
     expect(aborted.latencyMs).toBeLessThan(5000);
+    const cancelled = new Promise<TcpProbeOutcome>((r) => {
+      const handle = inNs.probe(inNs.prepare({ address: '10.77.0.2', port: 80, timeoutMs: 10_000 }), r);
+      expect(handle?.settled).toBe(false);
+      setTimeout(() => inNs.cancel(handle as TcpProbeHandle, 'server removed'), 50);
+    });
+    expect(await cancelled).toMatchObject({ ok: false, failure: 'aborted', message: 'server removed' });
     expect(inNs.pending).toBe(0);
   });
 

@@ -40,6 +40,11 @@ export interface PreparedTcpProbe {
 
 export type TcpProbeFailure = 'socket' | 'deadline' | 'aborted';
 
+/** A probe in flight, as probe() returns it. */
+export interface TcpProbeHandle {
+  readonly settled: boolean;
+}
+
 export type TcpProbeOutcome =
   | { ok: true; latencyMs: number }
   | {
@@ -57,9 +62,15 @@ export interface TcpProber {
   prepare(target: TcpProbeTarget): PreparedTcpProbe;
   /**
    * Starts one connect probe; `done` is called exactly once with its outcome, possibly before probe()
-   * returns (a local error, a loopback refusal). The signal cancels it.
+   * returns (a local error, a loopback refusal). The signal cancels it. Returns the probe while it is
+   * in flight (for cancel()), null once settled.
    */
-  probe(prepared: PreparedTcpProbe, done: (outcome: TcpProbeOutcome) => void, signal?: AbortSignal): void;
+  probe(prepared: PreparedTcpProbe, done: (outcome: TcpProbeOutcome) => void, signal?: AbortSignal): TcpProbeHandle | null;
+  /**
+   * Cancels a probe in flight: it settles as aborted with `message`. A no-op once it has settled.
+   * Cheaper than a signal per probe when a caller keeps one listener for many probes.
+   */
+  cancel(handle: TcpProbeHandle, message?: string): void;
   /** Probes in flight. */
   readonly pending: number;
   /** Fails the probes in flight as aborted and releases the epoll set. Idempotent. */
@@ -94,7 +105,7 @@ class Prepared implements PreparedTcpProbe {
   ) {}
 }
 
-class InFlight {
+class InFlight implements TcpProbeHandle {
   settled = false;
   index = -1;
   gen = 0;
@@ -180,11 +191,11 @@ class EpollTcpProber implements TcpProber {
     return new Prepared({ ...target }, peer, source, mark);
   }
 
-  probe(prepared: PreparedTcpProbe, done: (outcome: TcpProbeOutcome) => void, signal?: AbortSignal): void {
+  probe(prepared: PreparedTcpProbe, done: (outcome: TcpProbeOutcome) => void, signal?: AbortSignal): TcpProbeHandle | null {
     const started = performance.now();
     if (!(prepared instanceof Prepared)) throw new ProbeError('EINVAL', 'probe() takes what prepare() returned');
-    if (this.closed) return done(failure('aborted', 'ECANCELED', 'the prober is closed', started));
-    if (signal?.aborted) return done(failure('aborted', 'ECANCELED', 'cancelled before it started', started));
+    if (this.closed) return settledNow(done, failure('aborted', 'ECANCELED', 'the prober is closed', started));
+    if (signal?.aborted) return settledNow(done, failure('aborted', 'ECANCELED', 'cancelled before it started', started));
     const c = this.c;
     const plan = prepared;
     const type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
@@ -194,35 +205,41 @@ class EpollTcpProber implements TcpProber {
         const fd = c.socket(plan.peer.family, type, 0);
         return [fd, fd < 0 ? c.errno() : 0] as const;
       });
-      if (nsFd < 0) return done(socketFailure(nsErrno, `socket: ${c.strerror(nsErrno)}`, started));
+      if (nsFd < 0) return settledNow(done, socketFailure(nsErrno, `socket: ${c.strerror(nsErrno)}`, started));
       return this.connect(nsFd, plan, started, done, signal);
     }
     const fd = c.socket(plan.peer.family, type, 0);
-    if (fd < 0) return done(this.callFailed('socket', -1, started));
-    this.connect(fd, plan, started, done, signal);
+    if (fd < 0) return settledNow(done, this.callFailed('socket', -1, started));
+    return this.connect(fd, plan, started, done, signal);
   }
 
-  private connect(fd: number, plan: Prepared, started: number, done: (outcome: TcpProbeOutcome) => void, signal: AbortSignal | undefined): void {
+  private connect(
+    fd: number,
+    plan: Prepared,
+    started: number,
+    done: (outcome: TcpProbeOutcome) => void,
+    signal: AbortSignal | undefined,
+  ): InFlight | null {
     const c = this.c;
     if (plan.mark !== null && c.setsockopt(fd, SOL_SOCKET, SO_MARK, plan.mark, 4) !== 0) {
-      return done(this.callFailed('setsockopt SO_MARK', fd, started));
+      return settledNow(done, this.callFailed('setsockopt SO_MARK', fd, started));
     }
     if (plan.source !== null && c.bind(fd, plan.source.bytes, plan.source.bytes.length) !== 0) {
-      return done(this.callFailed('bind', fd, started));
+      return settledNow(done, this.callFailed('bind', fd, started));
     }
     if (c.connect(fd, plan.peer.bytes, plan.peer.bytes.length) === 0) {
       // Handshake already complete (it can be, on loopback).
       this.resetClose(fd);
-      return done({ ok: true, latencyMs: elapsed(started) });
+      return settledNow(done, { ok: true, latencyMs: elapsed(started) });
     }
     const e = c.errno();
     if (e !== EINPROGRESS) {
       c.close(fd);
-      return done(socketFailure(e, this.c.strerror(e), started));
+      return settledNow(done, socketFailure(e, this.c.strerror(e), started));
     }
     const p = new InFlight(this, plan, fd, started, done, signal);
     this.register(p);
-    if (!this.watch(p)) return;
+    if (!this.watch(p)) return null;
     this.enqueueDeadline(p);
     signal?.addEventListener('abort', p, { once: true });
     this.inFlight += 1;
@@ -230,6 +247,7 @@ class EpollTcpProber implements TcpProber {
       this.lookScheduled = true;
       setImmediate(this.look);
     }
+    return p;
   }
 
   /**
@@ -269,7 +287,9 @@ class EpollTcpProber implements TcpProber {
     this.c.close(this.epfd);
   }
 
-  cancel(p: InFlight, message: string): void {
+  cancel(handle: TcpProbeHandle, message = 'cancelled while connecting'): void {
+    if (!(handle instanceof InFlight) || handle.prober !== this) throw new ProbeError('EINVAL', 'cancel() takes what probe() of this prober returned');
+    const p = handle;
     if (p.settled) return;
     this.c.close(p.fd);
     this.settle(p, failure('aborted', 'ECANCELED', message, p.started));
@@ -420,6 +440,11 @@ class EpollTcpProber implements TcpProber {
     if (fd >= 0) this.c.close(fd);
     return socketFailure(e, `${call}: ${this.c.strerror(e)}`, started);
   }
+}
+
+function settledNow(done: (outcome: TcpProbeOutcome) => void, outcome: TcpProbeOutcome): null {
+  done(outcome);
+  return null;
 }
 
 function elapsed(started: number): number {
