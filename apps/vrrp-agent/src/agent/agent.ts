@@ -165,6 +165,7 @@ export class VrrpAgent {
         hooks: {
           transition: (r, t) => this.onTransition(r, t),
           stepped: (r) => this.onStepped(r),
+          drain: () => this.drain(channel, unicast),
         },
         clock: this.clock,
         logger: this.opts.logger,
@@ -218,6 +219,15 @@ export class VrrpAgent {
     while (!ch.closed) {
       const packet = await ch.socket.receive();
       if (packet) this.dispatch(ch, packet, unicast);
+    }
+  }
+
+  /** Dispatches the packets the kernel already holds for a channel (bounded: a flood must not stall us). */
+  private drain(ch: Channel, unicast: boolean): void {
+    for (let k = 0; k < 64 && !ch.closed; k += 1) {
+      const packet = ch.socket.receiveNow();
+      if (!packet) return;
+      this.dispatch(ch, packet, unicast);
     }
   }
 

@@ -39,6 +39,8 @@ export interface RouterHooks {
   transition(router: VrrpRouter, t: NonNullable<VrrpStep['transition']>): void;
   /** After every step (sync groups look at every member then). */
   stepped(router: VrrpRouter): void;
+  /** Hands over every advert already received on the router's socket (before a master-down decision). */
+  drain(router: VrrpRouter): void;
 }
 
 export interface RouterDeps {
@@ -229,7 +231,10 @@ export class VrrpRouter {
     }
     // After a stall (a starved process, a long GC) timers run before the I/O that waited behind
     // them: an advert already received would lose to a master-down deadline it should have moved.
-    // Let the pending I/O in first; if it re-armed the timer, this expiry is stale.
+    // Read what the kernel holds now, then let pending I/O in too; if either re-armed the timer,
+    // this expiry is stale.
+    this.deps.hooks.drain(this);
+    if (this.stopping || this.timers.has(timer)) return;
     setImmediate(() => {
       if (this.stopping || this.timers.has(timer)) return;
       this.step({ type: 'timerExpired', timer });

@@ -61,6 +61,10 @@ export class FakeSocket implements VrrpSocket {
       }, 100);
     });
   }
+  receiveNow(): ReceivedPacket | null {
+    const next = this.queue.shift();
+    return next && !this.closed ? { family: 'ipv4', data: next } : null;
+  }
   async close(): Promise<void> {
     this.closed = true;
     this.waiter?.(null);

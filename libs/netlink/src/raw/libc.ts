@@ -76,6 +76,7 @@ export const IPV6_RECVPKTINFO = 49;
 export const IPV6_PKTINFO = 50;
 export const IPV6_RECVHOPLIMIT = 51;
 export const IPV6_HOPLIMIT = 52;
+export const MSG_DONTWAIT = 0x40;
 export const SIOCGIFHWADDR = 0x8927;
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IPV6 = 0x86dd;

@@ -106,6 +106,15 @@ describe('raw VRRP and ARP sockets between two namespaces', () => {
       const got = (await waiting).data;
       expect(got[8]).toBe(64);
       expect(got.subarray(16, 20)).toEqual(Buffer.from([10, 203, 0, 2]));
+      // A packet the kernel holds is read at once, without the pool thread.
+      a.send(advert(A, B, 64), B);
+      let now = b.receiveNow();
+      for (let k = 0; k < 100 && !now; k += 1) {
+        await new Promise((r) => setTimeout(r, 10));
+        now = b.receiveNow();
+      }
+      expect(now?.data[9]).toBe(112);
+      expect(b.receiveNow()).toBeNull();
       const pending = b.receive();
       const c0 = Date.now();
       await b.close();
@@ -163,6 +172,14 @@ describe('raw VRRP and ARP sockets between two namespaces', () => {
         const direct = receiveUntil(uni, (p) => p[1] === 10);
         a.send(Buffer.from([0x31, 10, 100, 0, 0, 100, 0, 0]), B6, A6);
         expect(await direct).toMatchObject({ srcAddr: A6, dstAddr: B6, hopLimit: 255 });
+        a.send(Buffer.from([0x31, 11, 100, 0, 0, 100, 0, 0]), B6, A6);
+        let now = uni.receiveNow();
+        for (let k = 0; k < 100 && !now; k += 1) {
+          await new Promise((r) => setTimeout(r, 10));
+          now = uni.receiveNow();
+        }
+        expect(now).toMatchObject({ family: 'ipv6', srcAddr: A6, dstAddr: B6, hopLimit: 255 });
+        expect(now?.data[1]).toBe(11);
       } finally {
         await uni.close();
       }

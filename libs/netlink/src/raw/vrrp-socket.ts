@@ -14,6 +14,7 @@ import {
   IP_MULTICAST_TTL,
   IP_TOS,
   IP_TTL,
+  MSG_DONTWAIT,
   SOCK_CLOEXEC,
   SOCK_RAW,
   SOL_SOCKET,
@@ -70,6 +71,11 @@ export interface VrrpSocket {
    * timeout or the socket is closed. Never blocks the event loop.
    */
   receive(): Promise<ReceivedPacket | null>;
+  /**
+   * A packet the kernel already holds for this socket, read at once on the calling thread; null
+   * when there is none. For a decision that must not be taken while an advert waits unread.
+   */
+  receiveNow(): ReceivedPacket | null;
   /** Ends the receive loop (within the timeout) and closes the socket. Idempotent. */
   close(): Promise<void>;
 }
@@ -111,6 +117,8 @@ class RawVrrpSocket implements VrrpSocket {
   private closed = false;
   private pending: Promise<ReceivedPacket | null> | null = null;
   private readonly buf = Buffer.alloc(MAX_PACKET);
+  /** receiveNow's own buffer: a receive may be filling `buf` on a pool thread meanwhile. */
+  private readonly now = Buffer.alloc(MAX_PACKET);
 
   constructor(
     private readonly fd: number,
@@ -141,6 +149,12 @@ class RawVrrpSocket implements VrrpSocket {
       });
     });
     return this.pending;
+  }
+
+  receiveNow(): ReceivedPacket | null {
+    if (this.closed) return null;
+    const n = libc().recv(this.fd, this.now, this.now.length, MSG_DONTWAIT);
+    return n > 0 ? { family: 'ipv4', data: Buffer.from(this.now.subarray(0, n)) } : null;
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import {
   IPV6_RECVHOPLIMIT,
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
+  MSG_DONTWAIT,
   SOCK_CLOEXEC,
   SOCK_RAW,
   SOL_SOCKET,
@@ -65,6 +66,8 @@ class RawVrrpSocket6 implements VrrpSocket {
   private pending: Promise<ReceivedPacket | null> | null = null;
   // in6_pktinfo (20 bytes) and the hop limit (an int): room for both and a spare.
   private readonly rx = new Msghdr(Buffer.alloc(28), Buffer.alloc(MAX_PACKET), Buffer.alloc(cmsgSpace(3, 20)));
+  /** receiveNow's own: a receive may be filling `rx` on a pool thread meanwhile. */
+  private readonly rxNow = new Msghdr(Buffer.alloc(28), Buffer.alloc(MAX_PACKET), Buffer.alloc(cmsgSpace(3, 20)));
 
   constructor(
     private readonly fd: number,
@@ -102,30 +105,37 @@ class RawVrrpSocket6 implements VrrpSocket {
       libc().recvmsg.async(this.fd, this.rx.address, 0, (err, n) => {
         this.pending = null;
         if (err || this.closed || n < 0) return resolve(null);
-        resolve(this.parse(n));
+        resolve(this.parse(this.rx, n));
       });
     });
     return this.pending;
   }
 
   /** The packet recvmsg filled in; without its destination or hop limit it cannot be checked, so null. */
-  private parse(n: number): ReceivedPacket | null {
+  private parse(rx: Msghdr, n: number): ReceivedPacket | null {
     let dstAddr: string | null = null;
     let hopLimit: number | null = null;
-    for (const c of this.rx.cmsgs()) {
+    for (const c of rx.cmsgs()) {
       if (c.level !== IPPROTO_IPV6) continue;
       if (c.type === IPV6_PKTINFO && c.data.length >= 16) dstAddr = bytesToIp(c.data, 'inet6');
       if (c.type === IPV6_HOPLIMIT && c.data.length >= 4) hopLimit = c.data.readInt32LE(0);
     }
-    const name = this.rx.name as Buffer;
+    const name = rx.name as Buffer;
     if (dstAddr === null || hopLimit === null || name.readUInt16LE(0) !== AF_INET6) return null;
     return {
       family: 'ipv6',
-      data: Buffer.from(this.rx.data.subarray(0, n)),
+      data: Buffer.from(rx.data.subarray(0, n)),
       srcAddr: bytesToIp(name.subarray(8, 24), 'inet6'),
       dstAddr,
       hopLimit,
     };
+  }
+
+  receiveNow(): ReceivedPacket | null {
+    if (this.closed) return null;
+    this.rxNow.reset();
+    const n = libc().recvmsg(this.fd, this.rxNow.address, MSG_DONTWAIT);
+    return n >= 0 ? this.parse(this.rxNow, n) : null;
   }
 
   async close(): Promise<void> {
