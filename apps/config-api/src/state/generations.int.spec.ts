@@ -1,5 +1,5 @@
-import { type Bus, type GenerationBatch, type GenerationWatch, connectBus, followDesiredState } from '@fulcrum/bus';
-import { type DesiredObject, desiredObject, parseContract } from '@fulcrum/schemas';
+import { type Bus, type GenerationBatch, type GenerationWatch, connectBus, followDesiredState, openStore } from '@fulcrum/bus';
+import { type DesiredObject, desiredBucket, desiredObject, parseContract } from '@fulcrum/schemas';
 import { type NatsServer, eventually, memoryLogger, startNats } from '@fulcrum/testing';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { KvDesiredRepo } from './kv-repo.js';
 import type { Change } from './repo.js';
 
 // What agents see of config-api's commits: the real KV repo writes, an agent-side followDesiredState() reads. A
-// transaction of 50 objects must reach the watcher as one batch, never a part of it, also across a NATS restart.
+// transaction of 50 objects must reach the watcher as one batch, never a part of it, also across a NATS restart;
+// a commit that fails half way is never seen at all.
 
 const COUNT = 50;
 const silent = pino({ level: 'silent' });
@@ -91,6 +92,37 @@ describe('agents follow config-api generation by generation', () => {
       expect(svc.length, round.what).toBe(round.what === 'delete' ? 0 : COUNT);
     }
     expect(records.filter((r) => r.level >= 40).map((r) => r.msg)).not.toContain(expect.stringMatching(/no generation covers/));
+  });
+
+  it('never shows a watcher any part of a commit that failed half way against another writer', async () => {
+    repo = await KvDesiredRepo.open(await bus('config-api'), silent);
+    const first = await repo.commit([{ op: 'put', key: 'vs.b', value: service(1) }], { author: 'spec' });
+    const watch = await followDesiredState(await bus('agent'), { keys: 'vs.>', logger: silent, holdMs: 2000 });
+    watches.push(watch);
+    const iter = watch[Symbol.asyncIterator]();
+    await iter.next();
+    // A hand edit of vs.b behind config-api's back, then a commit that expects vs.b's old revision. Whether
+    // config-api has seen the edit (refused before writing) or not (vs.a written, then put back), it fails.
+    const raw = await openStore(await bus('operator'), desiredBucket);
+    await raw.put('vs.b', service(1, 7), { expectedRevision: first.revision });
+    await expect(
+      repo.commit(
+        [
+          { op: 'put', key: 'vs.a', value: service(0), expectedRevision: 0 },
+          { op: 'put', key: 'vs.b', value: service(1, 9), expectedRevision: first.revision },
+        ],
+        { author: 'spec' },
+      ),
+    ).rejects.toThrow(/vs\.b/);
+    const weights: number[] = [];
+    for (;;) {
+      const batch = (await batchesUntil(iter, 1))[0]!;
+      expect(batch.state.has('vs.a'), `batch ${JSON.stringify(batch.changes.map((c) => c.key))}`).toBe(false);
+      const b = batch.state.get('vs.b')?.value;
+      if (b?.kind === 'virtual-service') weights.push(b.realServers[0]?.weight ?? 0);
+      if (weights.at(-1) === 7) break;
+    }
+    expect(weights).not.toContain(9);
   });
 
   it('never hands a watcher that starts during a commit a part of it', async () => {

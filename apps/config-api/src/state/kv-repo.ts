@@ -97,22 +97,27 @@ export class KvDesiredRepo implements DesiredRepo {
     };
     const journalKey = `txn.${txn}`;
     // A single change needs no journal: it is atomic on its own.
+    // The state the commit was checked against: a write by someone else that the watch brings in during the
+    // awaits below must make the commit fail on its revision, not be overwritten with a newer expected revision.
+    const checked = this.objects;
     if (changes.length > 1) await this.commits.put(journalKey, journal);
-    const next = new Map(this.objects);
     const revisions: Record<string, number> = {};
+    const written: { key: string; value: DesiredObject | null; revision: number }[] = [];
     const done: { change: Change; before: StoredObject | undefined }[] = [];
     let last = 0;
     try {
       for (const c of changes) {
-        const before = next.get(c.key);
-        const expectedRevision = before?.revision ?? 0;
+        const before = checked.get(c.key);
+        const expectedRevision = c.expectedRevision ?? before?.revision ?? 0;
         if (c.op === 'put') {
           last = await this.desired.put(c.key, c.value, { expectedRevision });
-          next.set(c.key, { key: c.key, value: c.value, revision: last });
+          written.push({ key: c.key, value: c.value, revision: last });
           revisions[c.key] = last;
         } else {
-          if (before) last = await this.desired.delete(c.key, { expectedRevision });
-          next.delete(c.key);
+          if (before) {
+            last = await this.desired.delete(c.key, { expectedRevision: expectedRevision || before.revision });
+            written.push({ key: c.key, value: null, revision: last });
+          }
           revisions[c.key] = 0;
         }
         done.push({ change: c, before });
@@ -128,6 +133,13 @@ export class KvDesiredRepo implements DesiredRepo {
     }
     // Only deletes of keys that did not exist: nothing was written.
     if (last === 0) last = (await this.desired.readAll()).revision;
+    // Onto the current state, which the watch may have moved on for other keys meanwhile.
+    const next = new Map(this.objects);
+    for (const w of written) {
+      if ((next.get(w.key)?.revision ?? 0) > w.revision) continue;
+      if (w.value === null) next.delete(w.key);
+      else next.set(w.key, { key: w.key, value: w.value, revision: w.revision });
+    }
     this.objects = next;
     await this.publishGeneration(journal, last);
     if (changes.length > 1) await this.commits.delete(journalKey);
