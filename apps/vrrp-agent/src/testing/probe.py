@@ -14,7 +14,10 @@ if sys.argv[1] == '--serve':
     print('ready', flush=True)
     while True:
         data, peer = s.recvfrom(2048)
-        s.sendto(name + b' ' + data, peer)
+        try:
+            s.sendto(name + b' ' + data, peer)
+        except OSError:
+            pass  # this router's link went down under the answer (a crash test): keep serving
 
 vip, port, interval, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
