@@ -36,6 +36,9 @@ async function host(args: string[]): Promise<number> {
     `FULCRUM_DEMO_LOG_DIR=${logDir}`,
     '--mem',
     '3072',
+    // Eleven processes start at once: a second vCPU (a second host thread under TCG) halves that wait.
+    '--cpus',
+    '2',
     '--timeout',
     keep ? '0' : '3600',
     ...(keep ? ['--forward', `${API_HOST_PORT}:${addresses.control}:9780`] : []),
