@@ -207,8 +207,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     async vipHolder() {
       const held: Director[] = [];
       for (const d of directors) {
+        // "eth0@if7  UP  10.99.0.11/24 10.99.0.100/32". A crashed director's link is down: the address
+        // it still carries answers nobody.
         const { stdout } = await t.exec(d, ['ip', '-br', '-4', 'addr', 'show', 'dev', 'eth0']);
-        if (stdout.includes(`${addresses.vip}/`)) held.push(d);
+        const [, state, ...addrs] = stdout.trim().split(/\s+/);
+        if (state !== 'DOWN' && addrs.some((a) => a.startsWith(`${addresses.vip}/`))) held.push(d);
       }
       return held.length === 2 ? 'both' : (held[0] ?? null);
     },
@@ -236,6 +239,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await Promise.all(mine.map(([, p]) => p.exited));
     },
     async restore(d) {
+      // A rebooted director comes up without the VIP it held when it died.
+      const { stdout } = await t.exec(d, ['ip', '-br', '-4', 'addr', 'show', 'dev', 'eth0']);
+      for (const a of stdout.trim().split(/\s+/).slice(2).filter((x) => x.startsWith(`${addresses.vip}/`))) {
+        await t.exec(d, ['ip', 'addr', 'del', a, 'dev', 'eth0']);
+      }
       await t.exec(d, ['ip', 'link', 'set', 'eth0', 'up']);
       await startDirector(d);
     },
