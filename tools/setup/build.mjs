@@ -55,7 +55,13 @@ export async function build({ log = () => undefined, force = false, only = apps 
         tsconfig: join(root, 'tsconfig.base.json'),
         external: ['netlink', 'koffi', 'pino-pretty', 'pino', '@fastify/swagger', '@fastify/swagger-ui', 'ioredis'],
         // Bundled CommonJS packages call require(); an ES module has none of its own.
-        banner: { js: "import { createRequire as __fulcrumRequire } from 'node:module'; const require = __fulcrumRequire(import.meta.url);" },
+        banner: {
+          js: [
+            "import { createRequire as __fulcrumRequire } from 'node:module'; const require = __fulcrumRequire(import.meta.url);",
+            // As apps/vrrp-agent/bin does: every raw socket's blocking receive holds one libuv pool thread.
+            ...(a === 'vrrp-agent' ? ["process.env.UV_THREADPOOL_SIZE ??= '16';"] : []),
+          ].join('\n'),
+        },
         sourcemap: 'linked',
         logLevel: 'warning',
       }),

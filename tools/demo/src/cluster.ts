@@ -77,8 +77,8 @@ export interface Cluster {
   weightOf(d: Director, rs: string): Promise<number | null>;
   stopNginx(rs: 'rs1' | 'rs2'): Promise<void>;
   startNginx(rs: 'rs1' | 'rs2'): Promise<void>;
-  /** A crash: SIGKILL every process of the director (NATS included) and take its link down. */
-  crash(d: Director): Promise<void>;
+  /** A crash: take the director's link down, then SIGKILL every process of it (NATS included); resolves with when the link went down. */
+  crash(d: Director): Promise<number>;
   /** Link up and every service of the director started again, as a reboot would. */
   restore(d: Director): Promise<void>;
   /**
@@ -233,10 +233,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await runNginx(rs);
     },
     async crash(d) {
+      await t.exec(d, ['ip', 'link', 'set', 'eth0', 'down']);
+      const down = Date.now();
       const mine = [...procs.entries()].filter(([k]) => k.startsWith(`${d}/`));
       for (const [, p] of mine) if (p.running) process.kill(p.pid, 'SIGKILL');
-      await t.exec(d, ['ip', 'link', 'set', 'eth0', 'down']);
       await Promise.all(mine.map(([, p]) => p.exited));
+      return down;
     },
     async restore(d) {
       // A rebooted director comes up without the VIP it held when it died.
