@@ -1,7 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit specs (no servers), integration specs (real servers started by the
-// spec on loopback), and kernel specs (run only inside the lab VM, see tools/lab).
+// Four projects: unit specs (no servers), integration specs (real servers started by the
+// spec on loopback), kernel specs (run only inside the lab VM, see tools/lab), and the acceptance
+// spec of the whole appliance (tools/demo, in a lab VM of its own with more memory and two vCPUs:
+// `node tools/lab/bin/lab.mjs --mem 3072 --cpus 2 -- npx vitest run --project acceptance`). npm test does not
+// run it yet: on a quiet host 3 of its 5 tests pass; the failover outage seen by the client was 1.2 s against
+// the 1 s the issue asks for (takeover 0.36 s after the last advert), and one request failed after rs1 left
+// the table (issue 10).
 const roots = ['apps', 'libs', 'tools'];
 const files = (glob: string) => roots.map((r) => `${r}/**/${glob}`);
 const exclude = ['**/node_modules/**', '**/dist/**'];
@@ -32,13 +37,21 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: files('*.kernel.spec.ts'),
-          // The demo's acceptance spec is run by hand (`npx vitest run --project kernel tools/demo` in the lab)
-          // until the whole cluster comes up in the lab: in the runs so far the eight agents did not start in
-          // time on one emulated vCPU (issue 10 is open). It is left out so that a known failure does not hide
-          // the suite's real results.
+          // The acceptance spec has its own project and lab VM (below).
           exclude: [...exclude, 'tools/demo/**'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'acceptance',
+          include: ['tools/demo/**/*.kernel.spec.ts'],
+          exclude,
+          testTimeout: 300_000,
+          hookTimeout: 1_800_000,
           pool: 'forks',
           fileParallelism: false,
         },
