@@ -95,6 +95,7 @@ describe('formatHelp', () => {
       'nats.password',
       'nats.token',
       'nats.credsFile',
+      'nats.requestTimeoutMs',
       'status.address',
       'status.port',
       'log.level',

@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       env: {
         FULCRUM_NATS__PASSWORD: 'from-env',
         FULCRUM_NATS__SERVERS: 'nats://a:4222, nats://b:4222',
+        FULCRUM_NATS__REQUEST_TIMEOUT_MS: '15000',
         FULCRUM_STATUS__PORT: '9801',
         FULCRUM_RECONCILE__INTERVAL_MS: '500',
         FULCRUM_RECONCILE__DRY_RUN: 'true',
@@ -68,7 +69,7 @@ describe('loadConfig', () => {
         OTHER: 'x',
       },
     });
-    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'nats://b:4222'], user: 'agent', password: 'from-env' });
+    expect(config.nats).toEqual({ servers: ['nats://a:4222', 'nats://b:4222'], user: 'agent', password: 'from-env', requestTimeoutMs: 15000 });
     expect(config.status.port).toBe(9801);
     expect(config.reconcile).toEqual({ intervalMs: 500, dryRun: true });
     expect(config.log.level).toBe('info');
