@@ -1,5 +1,7 @@
 // Runs in the client namespace: one HTTP GET every INTERVAL ms on a new connection (so IPVS schedules
 // each), each line of output a JSON record { t: start (ms, this machine's clock), ms, body | err }.
+// Requests start on the clock whatever is still in flight (at most MAX_IN_FLIGHT): a request stuck on a
+// dead director (a SYN waiting for its 1 s retransmit) must not hide when the path came back.
 // Usage: node probe.mjs URL INTERVAL_MS DURATION_MS [TIMEOUT_MS]. Stops at DURATION_MS or on SIGTERM.
 import http from 'node:http';
 
@@ -26,9 +28,20 @@ function once() {
   });
 }
 
+const MAX_IN_FLIGHT = 100;
+let inFlight = 0;
+const pending = new Set();
 while (!stop && Date.now() < end) {
   const t = Date.now();
-  await once();
+  if (inFlight < MAX_IN_FLIGHT) {
+    inFlight += 1;
+    const p = once().finally(() => {
+      inFlight -= 1;
+      pending.delete(p);
+    });
+    pending.add(p);
+  }
   const wait = Number(interval) - (Date.now() - t);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  await new Promise((r) => setTimeout(r, Math.max(wait, 1)));
 }
+await Promise.all(pending);
