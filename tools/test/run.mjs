@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole test run: lint, type-check, host suites (unit + integration), then the kernel
-// suite inside the lab VM. Ends with one line `tests: N passed, M failed` summed from the real
+// suite and the appliance's acceptance spec inside lab VMs. Ends with one line `tests: N passed, M failed` summed from the real
 // vitest reports, and exits non-zero if anything failed (a failed lint or type-check counts as
 // one failure each; a suite that produced no report counts as one failure).
 import { spawnSync } from 'node:child_process';
@@ -67,6 +67,13 @@ if (existsSync(join(root, 'tools', 'lab', 'bin', 'lab.mjs'))) {
     'node',
     [join(root, 'tools', 'lab', 'bin', 'lab.mjs'), '--results', results, '--', vitest, 'run', '--passWithNoTests', '--project', 'kernel', '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'kernel.json')}`],
     join(results, 'kernel.json'),
+  );
+  // The appliance end to end (tools/demo): eleven processes in six namespaces need 3 GB and a second vCPU.
+  suite(
+    'acceptance',
+    'node',
+    [join(root, 'tools', 'lab', 'bin', 'lab.mjs'), '--mem', '3072', '--cpus', '2', '--results', results, '--', vitest, 'run', '--passWithNoTests', '--project', 'acceptance', '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'acceptance.json')}`],
+    join(results, 'acceptance.json'),
   );
 }
 
