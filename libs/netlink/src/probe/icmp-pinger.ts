@@ -14,7 +14,7 @@ import {
   SOL_SOCKET,
   SO_MARK,
   errnoName,
-  probeLibc,
+  libc,
 } from './libc.js';
 import { type SockAddr, sockaddr } from './sockaddr.js';
 
@@ -120,7 +120,7 @@ class InFlight {
 }
 
 class RawIcmpPinger implements IcmpPinger {
-  private readonly c = probeLibc();
+  private readonly c = libc();
   private readonly epfd: number;
   private readonly channels = new Map<string, Channel>();
   /** In flight by sequence number; the identifier is this pinger's. */

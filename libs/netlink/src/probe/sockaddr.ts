@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ipToBytes } from '../ip.js';
 import { ProbeError } from './errors.js';
-import { AF_INET, AF_INET6, probeLibc } from './libc.js';
+import { AF_INET, AF_INET6, libc } from './libc.js';
 
 /** A socket address in the kernel's form, built once per configured check. */
 export interface SockAddr {
@@ -33,7 +33,7 @@ export function sockaddr(address: string, port: number, field: string): SockAddr
   b.set(ipToBytes(host), 8);
   if (zone !== -1) {
     const name = address.slice(zone + 1);
-    const index = /^\d+$/.test(name) ? Number(name) : /^[^\s/%]{1,15}$/.test(name) ? probeLibc().if_nametoindex(name) : 0;
+    const index = /^\d+$/.test(name) ? Number(name) : /^[^\s/%]{1,15}$/.test(name) ? libc().if_nametoindex(name) : 0;
     if (index === 0) throw new ProbeError('ENODEV', `${field} ${JSON.stringify(address)}: no interface ${JSON.stringify(name)}`);
     b.writeUInt32LE(index, 24);
   }

@@ -13,7 +13,7 @@ import {
   SO_LINGER,
   SO_MARK,
   errnoName,
-  probeLibc,
+  libc,
 } from './libc.js';
 import { type SockAddr, sockaddr } from './sockaddr.js';
 
@@ -132,7 +132,7 @@ interface DeadlineQueue {
 }
 
 class EpollTcpProber implements TcpProber {
-  private readonly c = probeLibc();
+  private readonly c = libc();
   private readonly epfd: number;
   private readonly slots: (InFlight | undefined)[] = [];
   private readonly freeSlots: number[] = [];

@@ -1,8 +1,8 @@
 import koffi from 'koffi';
 
-// The few libc calls the raw VRRP and ARP sockets need, bound once on first use. Blocking calls
-// (recv) are made through koffi's async form so they run on a libuv pool thread, never on the
-// event loop.
+// The libc calls of the library's sockets (raw VRRP and ARP, and the health probes in ../probe), bound
+// once on first use. Blocking calls (recv, recvmsg, epoll_wait, poll) are made through koffi's async
+// form so they run on a libuv pool thread, never on the event loop.
 
 export interface AsyncFn<A extends unknown[]> {
   async(...args: [...A, (err: unknown, result: number) => void]): void;
@@ -11,14 +11,21 @@ export interface AsyncFn<A extends unknown[]> {
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  getsockopt(fd: number, level: number, name: number, value: Buffer, len: Uint32Array): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, addrLen: number): number;
+  recvfrom(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: Uint32Array): number;
   recv: ((fd: number, buf: Buffer, len: number, flags: number) => number) & AsyncFn<[number, Buffer, number, number]>;
   /** `msg` is the address of a struct msghdr (see msghdr.ts). */
   recvmsg: ((fd: number, msg: bigint, flags: number) => number) & AsyncFn<[number, bigint, number]>;
   sendmsg(fd: number, msg: bigint, flags: number): number;
   close(fd: number): number;
   ioctl(fd: number, request: number, arg: Buffer): number;
+  epoll_create1(flags: number): number;
+  epoll_ctl(epfd: number, op: number, fd: number, event: Buffer): number;
+  epoll_wait: ((epfd: number, events: Buffer, maxEvents: number, timeoutMs: number) => number) & AsyncFn<[number, Buffer, number, number]>;
+  poll: ((fds: Buffer, n: number, timeoutMs: number) => number) & AsyncFn<[Buffer, number, number]>;
   if_nametoindex(name: string): number;
   strerror(errno: number): string;
   errno(): number;
@@ -34,13 +41,20 @@ export function libc(): Libc {
   bound = {
     socket: f('int socket(int domain, int type, int protocol)'),
     setsockopt: f('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    getsockopt: f('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *len)'),
     bind: f('int bind(int fd, const void *addr, uint32_t len)'),
+    connect: f('int connect(int fd, const void *addr, uint32_t len)'),
     sendto: f('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
+    recvfrom: f('intptr_t recvfrom(int fd, _Out_ void *buf, size_t len, int flags, _Out_ void *addr, _Inout_ uint32_t *addrlen)'),
     recv: f('intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)'),
     recvmsg: f('intptr_t recvmsg(int fd, uintptr_t msg, int flags)'),
     sendmsg: f('intptr_t sendmsg(int fd, uintptr_t msg, int flags)'),
     close: f('int close(int fd)'),
     ioctl: f('int ioctl(int fd, unsigned long request, _Inout_ void *arg)'),
+    epoll_create1: f('int epoll_create1(int flags)'),
+    epoll_ctl: f('int epoll_ctl(int epfd, int op, int fd, const void *event)'),
+    epoll_wait: f('int epoll_wait(int epfd, _Out_ void *events, int maxevents, int timeout)'),
+    poll: f('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)'),
     if_nametoindex: f('unsigned int if_nametoindex(const char *name)'),
     strerror: f('const char *strerror(int errnum)'),
     errno: () => koffi.errno(),
@@ -51,7 +65,9 @@ export function libc(): Libc {
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
 export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = 0o2000000;
 export const SOL_SOCKET = 1;
