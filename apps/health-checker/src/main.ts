@@ -5,8 +5,7 @@ if (process.argv[2] === 'genhash') {
   process.exit(await genhashMain(process.argv.slice(3)));
 }
 
-const { connectBus } = await import('@fulcrum/bus');
-const { busAuth, packageVersion, runService } = await import('@fulcrum/runtime');
+const { connectServiceBusInBackground, packageVersion, runService } = await import('@fulcrum/runtime');
 const { configSchema } = await import('./config.js');
 const { HealthEngine } = await import('./engine/engine.js');
 const { HealthMetrics } = await import('./engine/metrics.js');
@@ -61,34 +60,14 @@ await runService(
         log.info({ services: services.length, realServers: engine.size }, 'checking');
       },
     });
-    let bus: Awaited<ReturnType<typeof connectBus>> | null = null;
-    let stopping = false;
-    svc.onStop('bus', async () => {
-      stopping = true;
-      await link.close();
-      await bus?.drain();
+    const background = connectServiceBusInBackground(svc, {
+      attach: (bus) => link.attach(bus),
+      detach: () => link.close(),
+      withoutBus: 'checking the configured virtual services only, reporting nowhere',
     });
+    svc.onStop('bus', () => background.close());
     // Stopped before the bus goes, so the last reports still have somewhere to go.
     svc.onStop('checks', () => engine.stop());
     link.start();
-    const auth = busAuth(cfg.nats);
-    connectBus({
-      servers: cfg.nats.servers,
-      name: `health-checker@${cfg.host}`,
-      ...(auth ? { auth } : {}),
-      logger: svc.logger,
-      registry: svc.registry,
-      timeoutMs: svc.config.nats.requestTimeoutMs,
-      waitForServer: true,
-    })
-      .then(async (b) => {
-        if (stopping) return void (await b.close());
-        bus = b;
-        await link.attach(b);
-      })
-      .catch((err: unknown) => {
-        // A connection or attach cut short by stopping is not a failure.
-        if (!stopping) svc.logger.error({ err }, 'no bus: checking the configured virtual services only, reporting nowhere');
-      });
   },
 );

@@ -1,5 +1,4 @@
-const { connectBus } = await import('@fulcrum/bus');
-const { busAuth, packageVersion, runService } = await import('@fulcrum/runtime');
+const { connectServiceBusInBackground, packageVersion, runService } = await import('@fulcrum/runtime');
 const { configSchema } = await import('./config.js');
 const { ReplicationLink } = await import('./bus-link.js');
 const { ReplicationMetrics } = await import('./metrics.js');
@@ -52,35 +51,15 @@ await runService(
         supervisor.setClusters(clusters).catch((err: unknown) => log.error({ err }, 'clusters not applied'));
       },
     });
-    let bus: Awaited<ReturnType<typeof connectBus>> | null = null;
-    let stopping = false;
-    svc.onStop('bus', async () => {
-      stopping = true;
-      await link.close();
-      await bus?.drain();
+    const background = connectServiceBusInBackground(svc, {
+      attach: (bus) => link.attach(bus),
+      detach: () => link.close(),
+      withoutBus: 'watching the configured clusters only, reporting nowhere',
     });
+    svc.onStop('bus', () => background.close());
     // Stopped before the bus goes, so the last changes still have somewhere to go.
     svc.onStop('monitors', () => supervisor.stop());
-    svc.addReadinessCheck('bus', () => bus?.state === 'connected');
+    svc.addReadinessCheck('bus', () => background.bus?.state === 'connected');
     link.start();
-    const auth = busAuth(cfg.nats);
-    connectBus({
-      servers: cfg.nats.servers,
-      name: `replication-monitor@${cfg.host}`,
-      ...(auth ? { auth } : {}),
-      logger: svc.logger,
-      registry: svc.registry,
-      timeoutMs: svc.config.nats.requestTimeoutMs,
-      waitForServer: true,
-    })
-      .then(async (b) => {
-        if (stopping) return void (await b.close());
-        bus = b;
-        await link.attach(b);
-      })
-      .catch((err: unknown) => {
-        // A connection or attach cut short by stopping is not a failure.
-        if (!stopping) svc.logger.error({ err }, 'no bus: watching the configured clusters only, reporting nowhere');
-      });
   },
 );

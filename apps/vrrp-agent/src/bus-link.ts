@@ -1,7 +1,7 @@
-import { connectBus, followDesiredState, openStore } from '@fulcrum/bus';
+import { followDesiredState, openStore } from '@fulcrum/bus';
 import type { Bus, Store } from '@fulcrum/bus';
-import { busAuth } from '@fulcrum/runtime';
-import type { Service } from '@fulcrum/runtime';
+import { connectServiceBusInBackground } from '@fulcrum/runtime';
+import type { BackgroundBus, Service } from '@fulcrum/runtime';
 import {
   EVENT_SUBJECTS,
   makeEvent,
@@ -25,6 +25,7 @@ const STATUS_REFRESH_MS = 30_000;
  */
 export class BusLink {
   private bus: Bus | null = null;
+  private background: BackgroundBus | null = null;
   private status: Store<FulcrumEvent> | null = null;
   private readonly latest = new Map<string, EventOf<'vrrp-state'>>();
   private refresh: NodeJS.Timeout | null = null;
@@ -43,30 +44,23 @@ export class BusLink {
 
   /** Starts connecting; returns at once. */
   start(): void {
-    const { nats, host } = this.cfg;
-    const auth = busAuth(nats);
-    this.svc.logger.debug({ servers: nats.servers }, 'connecting to NATS in the background');
-    connectBus({
-      servers: nats.servers,
-      name: `vrrp-agent@${host}`,
-      ...(auth ? { auth } : {}),
-      logger: this.svc.logger,
-      registry: this.svc.registry,
-      timeoutMs: this.svc.config.nats.requestTimeoutMs,
-      waitForServer: true,
-    })
-      .then((bus) => this.attach(bus))
-      .catch((err: unknown) => {
-        if (this.closed) return this.svc.logger.debug({ err }, 'bus set-up ended by the stop');
-        this.svc.logger.error({ err }, 'no bus: running the configured instances only');
-      });
+    this.background = connectServiceBusInBackground(this.svc, {
+      attach: (bus) => this.attach(bus),
+      detach: () => this.detach(),
+      withoutBus: 'running the configured instances only',
+    });
   }
 
   async close(): Promise<void> {
+    if (this.background) return this.background.close();
+    this.detach();
+    await this.bus?.drain();
+  }
+
+  private detach(): void {
     this.closed = true;
     if (this.refresh) clearInterval(this.refresh);
     this.stopWatch?.();
-    await this.bus?.drain();
   }
 
   /** Every transition: an event now if connected, and the status entry (re-put on connect). */

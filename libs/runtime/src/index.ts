@@ -50,4 +50,11 @@ export {
   type CommandContext,
   type RunArgs,
 } from './run-app.js';
-export { busAuth, connectServiceBus } from './service-bus.js';
+export {
+  busAuth,
+  connectServiceBus,
+  connectServiceBusInBackground,
+  type BackgroundBus,
+  type BackgroundBusOptions,
+  type BusService,
+} from './service-bus.js';

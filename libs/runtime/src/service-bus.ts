@@ -1,4 +1,4 @@
-import type { Bus, BusAuth } from '@fulcrum/bus';
+import type { Bus, BusAuth, BusOptions } from '@fulcrum/bus';
 import type { Service } from './service.js';
 import type { NatsConfig } from './service-config.js';
 
@@ -33,4 +33,70 @@ export async function connectServiceBus(svc: Service<{ host: string; nats: NatsC
   svc.onStop('bus', () => bus.drain());
   svc.addReadinessCheck('bus', () => bus.state === 'connected');
   return bus;
+}
+
+/** What connectServiceBus and its background variant need of a service. */
+export type BusService = Pick<Service<{ host: string; nats: NatsConfig }>, 'name' | 'config' | 'logger' | 'registry'>;
+
+export interface BackgroundBusOptions {
+  /** Gets the bus once connected (publish what is pending, subscribe, follow the desired state). */
+  readonly attach: (bus: Bus) => Promise<void> | void;
+  /** What the service goes on doing without a bus, for the error line `no bus: <this>`. */
+  readonly withoutBus: string;
+  /** Runs first on close(), while the bus is still there (the last messages can still go out). */
+  readonly detach?: () => Promise<void> | void;
+  /** How to connect; default @fulcrum/bus connectBus (specs pass a double). */
+  readonly connect?: (opts: BusOptions) => Promise<Bus>;
+}
+
+export interface BackgroundBus {
+  /** The connection once made (it reconnects by itself afterwards), else null. */
+  readonly bus: Bus | null;
+  /** Stops waiting for a server or drains the connection; one that comes later is closed at once. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects the service to NATS as `<service>@<host>` without making it wait: the service does its
+ * real job from the configuration meanwhile, and `attach` gets the bus once a server answers (the
+ * bus logs 'bus connected'). A connection or attach that fails is logged, not thrown: the service
+ * runs on without the bus. Register `close` with `svc.onStop`.
+ */
+export function connectServiceBusInBackground(svc: BusService, opts: BackgroundBusOptions): BackgroundBus {
+  const { nats, host } = svc.config;
+  const auth = busAuth(nats);
+  let bus: Bus | null = null;
+  let closed = false;
+  svc.logger.debug({ servers: nats.servers }, 'connecting to NATS in the background');
+  // Loaded here, not at import: --help, --version and --check-config need no NATS client.
+  const connect = opts.connect ?? (async (o: BusOptions) => (await import('@fulcrum/bus')).connectBus(o));
+  void connect({
+    servers: nats.servers,
+    name: `${svc.name}@${host}`,
+    ...(auth ? { auth } : {}),
+    logger: svc.logger,
+    registry: svc.registry,
+    timeoutMs: nats.requestTimeoutMs,
+    waitForServer: true,
+  })
+    .then(async (b) => {
+      if (closed) return void (await b.close());
+      bus = b;
+      await opts.attach(b);
+    })
+    .catch((err: unknown) => {
+      if (closed) return svc.logger.debug({ err }, 'bus set-up ended by the stop');
+      svc.logger.error({ err }, `no bus: ${opts.withoutBus}`);
+    });
+  return {
+    get bus() {
+      return bus;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await opts.detach?.();
+      await bus?.drain();
+    },
+  };
 }
