@@ -17,7 +17,7 @@ export { openArpAnnouncer } from './raw/arp-announcer.js';
 export { RawSocketError } from './raw/errors.js';
 export type { PreparedTcpProbe, TcpProbeFailure, TcpProbeHandle, TcpProbeOutcome, TcpProbeTarget, TcpProber, TcpProberOptions } from './probe/index.js';
 export { ProbeError, openTcpProber } from './probe/index.js';
-export type { LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
+export type { LinkAddress, LinkStatus, LinkWatch, OperState, RtnetlinkLinkWatchOptions } from './vrrp/link-watch.js';
 export { RtnetlinkLinkWatch } from './vrrp/link-watch.js';
 export type { IcmpPinger, IcmpPingerOptions, PingOutcome, PingTarget, PreparedPing } from './probe/index.js';
 export { openIcmpPinger } from './probe/index.js';

@@ -66,4 +66,52 @@ describe('RtnetlinkLinkWatch', () => {
       await watch.close();
     }
   });
+
+  it('reports the addresses of each link as they come and go, IPv6 ones tentative until duplicate address detection is done', async () => {
+    ip('-n', nsA, 'link', 'set', 'va', 'up');
+    ip('-n', nsB, 'link', 'set', 'vb', 'up');
+    const watch = new RtnetlinkLinkWatch({ netns: nsA, resyncMs: 60_000 });
+    let last: LinkStatus | undefined;
+    const until = async (what: string, ok: (l: LinkStatus) => boolean): Promise<LinkStatus> => {
+      const end = Date.now() + 20_000;
+      while (!last || !ok(last)) {
+        if (Date.now() > end) throw new Error(`${what}: not within 20 s; last ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return last;
+    };
+    const find = (l: LinkStatus, address: string) => l.addresses.find((a) => a.address === address);
+    try {
+      const first = await watch.watch((links) => {
+        last = links.find((l) => l.name === 'va');
+      });
+      expect(first.find((l) => l.name === 'va')?.addresses.some((a) => a.address === '10.77.0.1')).toBe(false);
+
+      ip('-n', nsA, 'addr', 'add', '10.77.0.1/24', 'dev', 'va');
+      expect(find(await until('IPv4 address seen', (l) => find(l, '10.77.0.1') !== undefined), '10.77.0.1')).toEqual({
+        address: '10.77.0.1',
+        prefix: 24,
+        family: 'inet',
+        tentative: false,
+      });
+
+      // Without a carrier, duplicate address detection cannot start: the address stays tentative.
+      ip('-n', nsB, 'link', 'set', 'vb', 'down');
+      await until('carrier lost', (l) => !l.carrier);
+      ip('-n', nsA, 'addr', 'add', 'FD00:77::0001/64', 'dev', 'va');
+      expect(find(await until('IPv6 address seen', (l) => find(l, 'fd00:77::1') !== undefined), 'fd00:77::1')).toEqual({
+        address: 'fd00:77::1',
+        prefix: 64,
+        family: 'inet6',
+        tentative: true,
+      });
+      ip('-n', nsB, 'link', 'set', 'vb', 'up');
+      await until('IPv6 address usable', (l) => find(l, 'fd00:77::1')?.tentative === false);
+
+      ip('-n', nsA, 'addr', 'del', '10.77.0.1/24', 'dev', 'va');
+      await until('IPv4 address gone', (l) => find(l, '10.77.0.1') === undefined);
+    } finally {
+      await watch.close();
+    }
+  });
 });

@@ -1,12 +1,16 @@
+import type { AddressFamily } from '@fulcrum/schemas';
 import type { RtNetlinkSocket, rt } from 'netlink';
 import { createRtNetlink } from 'netlink';
+import { bytesToIp } from '../ip.js';
 import { inNetns } from '../netns.js';
 
 // Link states as VRRP tracking needs them: administratively up is not enough, the carrier counts
-// (a veth whose peer went down, a cable pulled). The kernel tells every change to the members of
-// the RTNLGRP_LINK multicast group; on each one the whole table is read again on a second socket,
-// so a notification can never be applied out of order with a dump. A slow periodic re-read covers
-// notifications the kernel dropped (socket overrun).
+// (a veth whose peer went down, a cable pulled), and so do the addresses (an IPv6 instance sends
+// from the link-local address, which exists only once duplicate address detection is done). The
+// kernel tells every change to the members of the RTNLGRP_LINK and RTNLGRP_IPV4/6_IFADDR multicast
+// groups; on each one the links and addresses are read again on a second socket, so a notification
+// can never be applied out of order with a dump. A slow periodic re-read covers notifications the
+// kernel dropped (socket overrun).
 
 /** IF_OPER_* (RFC 2863 operational state), as /sys/class/net/<if>/operstate names them. */
 export type OperState = 'unknown' | 'notpresent' | 'down' | 'lowerlayerdown' | 'testing' | 'dormant' | 'up';
@@ -22,6 +26,20 @@ export interface LinkStatus {
   readonly operState: OperState;
   /** Up for VRRP: IFF_UP and IFF_RUNNING (operational state up or unknown), keepalived's test. */
   readonly usable: boolean;
+  /** Its addresses, in the kernel's order. */
+  readonly addresses: readonly LinkAddress[];
+}
+
+export interface LinkAddress {
+  /** Canonical text form. */
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: AddressFamily;
+  /**
+   * Not usable as a source: IPv6 duplicate address detection is still running (IFA_F_TENTATIVE) or
+   * found a duplicate (IFA_F_DADFAILED).
+   */
+  readonly tentative: boolean;
 }
 
 export interface LinkWatch {
@@ -42,8 +60,25 @@ export interface RtnetlinkLinkWatchOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Decodes one RTM_NEWLINK message. */
-export function linkStatus(m: rt.LinkMessage): LinkStatus {
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** Decodes one RTM_NEWADDR message with the index of its link; null for other families. */
+export function linkAddress(m: rt.AddressMessage): { index: number; address: LinkAddress } | null {
+  const family: AddressFamily | null = m.data.family === AF_INET ? 'inet' : m.data.family === AF_INET6 ? 'inet6' : null;
+  // IPv4 point-to-point links put the peer in IFA_ADDRESS and our end in IFA_LOCAL.
+  const raw = family === 'inet' ? (m.attrs.local ?? m.attrs.address) : m.attrs.address;
+  if (!family || !raw) return null;
+  // IFA_FLAGS (32 bits) supersedes the header's 8-bit field when present.
+  const flags = m.attrs.flags ?? m.data.flags ?? {};
+  return {
+    index: m.data.index ?? 0,
+    address: { address: bytesToIp(raw, family), prefix: m.data.prefixlen ?? 0, family, tentative: flags.tentative === true || flags.dadfailed === true },
+  };
+}
+
+/** Decodes one RTM_NEWLINK message; its addresses come from the address dump. */
+export function linkStatus(m: rt.LinkMessage, addresses: readonly LinkAddress[] = []): LinkStatus {
   const flags = m.data.flags ?? {};
   const oper = OPER_STATES[m.attrs.operstate ?? 0] ?? 'unknown';
   const adminUp = flags.up === true;
@@ -54,10 +89,11 @@ export function linkStatus(m: rt.LinkMessage): LinkStatus {
     carrier: flags.lowerUp === true,
     operState: oper,
     usable: adminUp && flags.running === true,
+    addresses,
   };
 }
 
-/** LinkWatch on rtnetlink: RTNLGRP_LINK notifications, each followed by a dump. */
+/** LinkWatch on rtnetlink: link and address notifications, each followed by a dump of both. */
 export class RtnetlinkLinkWatch implements LinkWatch {
   private readonly events: RtNetlinkSocket;
   private readonly requests: RtNetlinkSocket;
@@ -71,8 +107,10 @@ export class RtnetlinkLinkWatch implements LinkWatch {
     const open = () => [createRtNetlink(), createRtNetlink()] as const;
     [this.events, this.requests] = opts.netns ? inNetns(opts.netns, open) : open();
     this.events.addMembership('LINK');
+    this.events.addMembership('IPV4_IFADDR');
+    this.events.addMembership('IPV6_IFADDR');
     this.events.on('message', (msgs) => {
-      if (msgs.some((m) => m.kind === 'link')) this.reread();
+      if (msgs.some((m) => m.kind === 'link' || m.kind === 'address')) this.reread();
     });
     // ENOBUFS: notifications were lost; a dump finds out what they said.
     this.events.socket.on('error', (err) => {
@@ -93,7 +131,14 @@ export class RtnetlinkLinkWatch implements LinkWatch {
   }
 
   private async dump(): Promise<LinkStatus[]> {
-    return (await this.requests.getLinks()).map(linkStatus);
+    const links = await this.requests.getLinks();
+    // One request at a time on a socket: the addresses after the links.
+    const byLink = new Map<number, LinkAddress[]>();
+    for (const m of await this.requests.getAddresses()) {
+      const a = linkAddress(m);
+      if (a) byLink.set(a.index, [...(byLink.get(a.index) ?? []), a.address]);
+    }
+    return links.map((l) => linkStatus(l, byLink.get(l.data.index ?? 0)));
   }
 
   /** One dump at a time; changes during a dump cause one more. */
