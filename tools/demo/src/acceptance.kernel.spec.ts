@@ -73,17 +73,25 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     await waitReady(c, opts.weights);
   }, 1_500_000);
   afterAll(() => c?.teardown(), 60_000);
+  // wrr's 3:1 over 40 new connections: 30/10, give or take one round of four (a client port whose IPVS
+  // entry is still there from an earlier connection goes where that one went); 1:1 would be 20/20.
+  const expectWeighted = (f: Record<string, number | string>) => {
+    expect(f.errors).toBe(0);
+    expect(Number(f.rs1) + Number(f.rs2)).toBe(opts.splitRequests);
+    expect(Math.abs(Number(f.rs1) - 30)).toBeLessThanOrEqual(opts.weights.rs1 + opts.weights.rs2);
+  };
   const dumpOnFailure = () => onTestFailed(() => console.error(c.logs().split('\n').slice(-150).join('\n')));
 
   it('spreads the load by weight with no errors', async () => {
     dumpOnFailure();
     const r = await loadStep(c, opts);
-    expect(r.figures).toMatchObject({ errors: 0, rs1: 30, rs2: 10 });
+    expectWeighted(r.figures);
   }, 120_000);
 
   it('stops sending to a real server whose nginx stopped within the check window, with no error after', async () => {
     dumpOnFailure();
     const r = await stopRealServerStep(c, opts);
+    console.info(`stop rs1: ${r.observed}`);
     expect(r.figures.detectedMs).toBeGreaterThan(0);
     expect(r.figures.detectedMs).toBeLessThanOrEqual(opts.detectMs);
     expect(r.figures.lastFailureMs).toBeLessThanOrEqual(opts.detectMs);
@@ -94,7 +102,7 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     dumpOnFailure();
     const r = await startRealServerStep(c, opts);
     expect(r.ok, r.observed).toBe(true);
-    expect(r.figures).toMatchObject({ errors: 0, rs1: 30, rs2: 10 });
+    expectWeighted(r.figures);
   }, 120_000);
 
   it('moves the VIP to director2 within 1 s when director1 crashes, and an open download survives (IPVS sync)', async () => {
@@ -103,6 +111,7 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     // Long enough for the connection to be established and synced to director2.
     await new Promise((r) => setTimeout(r, 3000));
     const r = await crashMasterStep(c, opts);
+    console.info(`crash director1: ${r.observed}`);
     expect(r.figures.takeoverMs).toBeGreaterThan(0);
     expect(r.figures.gapMs).toBeLessThan(opts.failoverGapMs);
     expect(await c.vipHolder()).toBe('director2');
@@ -113,6 +122,7 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
   it('gives the VIP back to director1 when it returns', async () => {
     dumpOnFailure();
     const r = await restoreMasterStep(c, opts);
+    console.info(`restore director1: ${r.observed}`);
     expect(r.ok, r.observed).toBe(true);
     expect(await c.vipHolder()).toBe('director1');
   }, 1_200_000);

@@ -34,7 +34,7 @@ export class DemoError extends Error {
   override readonly name = 'DemoError';
 }
 
-/** The command line of a unit's ExecStart, rewritten for a checkout at repoRoot and the demo config of `node`. */
+/** The command line of a unit's ExecStart (under its Nice=), rewritten for a checkout at repoRoot and the demo config of `node`. */
 export function unitCommand(unitText: string, service: string, node: string, root = repoRoot): { argv: string[]; env: Record<string, string> } {
   const line = unitText.split('\n').find((l) => l.startsWith('ExecStart='));
   if (!line) throw new DemoError(`fulcrum-${service}.service has no ExecStart line`);
@@ -46,11 +46,15 @@ export function unitCommand(unitText: string, service: string, node: string, roo
     .map((w) => w.replace(/^\/opt\/fulcrum\//, root))
     .map((w) => (w === `/etc/fulcrum/${service}.yaml` ? `${root}deploy/demo/${node}/${service}.yaml` : w));
   const env: Record<string, string> = {};
+  let nice: string | undefined;
   for (const l of unitText.split('\n')) {
     const m = /^Environment=([A-Z_]+)=(.*)$/.exec(l.trim());
     if (m) env[m[1] as string] = m[2] as string;
+    const n = /^Nice=(-?\d+)$/.exec(l.trim());
+    if (n) nice = n[1];
   }
-  return { argv, env };
+  // The scheduling priority the unit gives the service (systemd's Nice=), as nice(1) sets it.
+  return { argv: nice === undefined ? argv : ['nice', '-n', nice, ...argv], env };
 }
 
 const node = (name: keyof typeof addresses) => ({

@@ -48,7 +48,12 @@ describe('unitCommand', () => {
   it("runs the unit's ExecStart with this checkout and the node's demo config", () => {
     const unit = readFileSync(`${repoRoot}deploy/systemd/fulcrum-vrrp-agent.service`, 'utf8');
     const { argv, env } = unitCommand(unit, 'vrrp-agent', 'director2', '/repo/');
-    expect(argv).toEqual([process.execPath, '/repo/apps/vrrp-agent/dist/main.mjs', '--config', '/repo/deploy/demo/director2/vrrp-agent.yaml']);
+    expect(argv).toEqual(['nice', '-n', '-10', process.execPath, '/repo/apps/vrrp-agent/dist/main.mjs', '--config', '/repo/deploy/demo/director2/vrrp-agent.yaml']);
     expect(env).toEqual({ NODE_ENV: 'production' });
+  });
+
+  it('runs a unit without Nice= as it is', () => {
+    const unit = readFileSync(`${repoRoot}deploy/systemd/fulcrum-health-checker.service`, 'utf8');
+    expect(unitCommand(unit, 'health-checker', 'director1', '/repo/').argv[0]).toBe(process.execPath);
   });
 });
