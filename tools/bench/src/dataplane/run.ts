@@ -1,13 +1,14 @@
 // The dataplane benchmark, run inside the lab VM: requests per second from the client through the VIP
-// (IPVS, LVS-DR, wrr over rs1 and rs2) against straight to rs1, with the same bounded wrk run, the two
-// alternating so that the guest's drift hits both alike. The table is what the kernel forwards:
-// Fulcrum's agents program it but are not on the packets' path, so it is loaded here with ipvsadm.
-// Run: node tools/lab/bin/lab.mjs -- node_modules/.bin/tsx tools/bench/src/dataplane/run.ts [--seconds 10] [--reps 3] [--connections 8]
+// of the demo's Fulcrum cluster (the seed's keepalived.conf imported through config-api: LVS-DR, wrr over
+// rs1 and rs2, every agent running on both directors and the real servers) against straight to rs1, with
+// the same bounded wrk run, the two alternating so that the guest's drift hits both alike. The agents
+// program the kernel and watch it but are not on the packets' path: the ratio shows what they cost it.
+// Run: npm run bench -- dataplane [--seconds 10] [--reps 3] [--connections 8]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildTopology, modprobe, seedsAddresses as a, seedsTopology, startNginx } from '@fulcrum/lab';
+import { addresses as a, importKeepalived, repoRoot, startCluster, waitReady, wrk } from '@fulcrum/demo';
 import { formatTable, median } from '../table.js';
 
 const { values } = parseArgs({
@@ -19,36 +20,33 @@ const { values } = parseArgs({
   },
 });
 if (process.env.FULCRUM_LAB !== '1') {
-  process.stderr.write('bench dataplane: run me inside the lab (node tools/lab/bin/lab.mjs -- node_modules/.bin/tsx tools/bench/src/dataplane/run.ts)\n');
+  process.stderr.write('bench dataplane: run me inside the lab (npm run bench -- dataplane)\n');
   process.exit(2);
 }
 const seconds = Number(values.seconds);
 const reps = Number(values.reps);
 const connections = Number(values.connections);
+for (const [k, v] of Object.entries({ seconds, reps, connections })) {
+  if (!Number.isInteger(v) || v < 1 || v > 600) {
+    process.stderr.write(`bench dataplane: --${k} must be a whole number from 1 to 600\n`);
+    process.exit(2);
+  }
+}
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-await modprobe('ip_vs', 'ip_vs_wrr');
-const t = await buildTopology(seedsTopology({ prefix: 'dp-' }));
+const c = await startCluster({ say: log });
 try {
-  await Promise.all([startNginx(t, 'rs1', { body: 'rs1' }), startNginx(t, 'rs2', { body: 'rs2' })]);
-  await t.exec('director1', ['ipvsadm', '-A', '-t', `${a.vip}:80`, '-s', 'wrr']);
-  for (const rs of [a.rs1, a.rs2]) await t.exec('director1', ['ipvsadm', '-a', '-t', `${a.vip}:80`, '-r', `${rs}:80`, '-g', '-w', '1']);
-  await t.waitForTcp('client', a.rs1, 80);
+  await importKeepalived(c, { director1: `${repoRoot}deploy/demo/keepalived-director1.conf`, director2: `${repoRoot}deploy/demo/keepalived-director2.conf` }, log);
+  await waitReady(c, { rs1: 3, rs2: 3 });
+  log(`cluster ready; director1 holds the VIP:\n${await c.ipvsadm('director1')}`);
 
-  const wrk = async (url: string) => {
-    const { stdout } = await t.exec('client', ['wrk', '-t1', `-c${connections}`, `-d${seconds}s`, url], { timeoutMs: (seconds + 60) * 1000 });
-    const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-    const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-    if (!rps) throw new Error(`wrk printed no summary:\n${stdout}`);
-    return { rps: Number(rps[1]), errors: errs ? errs.slice(1).reduce((s, n) => s + Number(n), 0) : 0 };
-  };
-  const paths = { 'through the VIP (DR, 2 real servers)': `http://${a.vip}/`, 'straight to rs1': `http://${a.rs1}/` };
+  const paths = { 'through the VIP (Fulcrum, DR, wrr over 2 real servers)': `http://${a.vip}/`, 'straight to rs1': `http://${a.rs1}/` };
   const runs: Record<string, { rps: number; errors: number }[]> = {};
   for (let i = 0; i < reps; i++) {
     for (const [name, url] of Object.entries(paths)) {
-      const r = await wrk(url);
-      log(`${name}: ${r.rps.toFixed(0)} req/s, ${r.errors} errors (run ${i + 1}/${reps})`);
-      (runs[name] ??= []).push(r);
+      const r = await wrk(c.t, 'client', url, seconds, connections);
+      log(`${name}: ${r.requestsPerSecond.toFixed(0)} req/s, ${r.errors} errors (run ${i + 1}/${reps})`);
+      (runs[name] ??= []).push({ rps: r.requestsPerSecond, errors: r.errors });
     }
   }
   const direct = median(runs['straight to rs1']!.map((r) => r.rps));
@@ -65,5 +63,5 @@ try {
     writeFileSync(values.out, `${JSON.stringify({ kernel: release(), seconds, reps, connections, runs }, null, 2)}\n`);
   }
 } finally {
-  await t.teardown();
+  await c.teardown();
 }
