@@ -170,3 +170,35 @@ describe('referencesTo', () => {
     expect(referencesTo(objects, hosts[2]!)).toEqual([]);
   });
 });
+
+describe('checkDesiredState: a session store that follows a replication cluster', () => {
+  const store = (cluster: string) =>
+    d({ kind: 'session-store', id: 'sessions', hosts: ['web1'], upstream: { mode: 'replication', replicationCluster: cluster } });
+  const cluster = (id: string, engine: 'redis' | 'mariadb') =>
+    d({
+      kind: 'replication-cluster',
+      id,
+      engine,
+      nodes: [
+        { name: 'r1', address: '10.0.5.1', port: engine === 'redis' ? 6379 : 3306, role: 'primary' },
+        { name: 'r2', address: '10.0.5.2', port: engine === 'redis' ? 6379 : 3306, role: 'replica' },
+      ],
+      ...(engine === 'redis' ? {} : { credentials: { user: 'monitor' } }),
+      monitorHosts: ['db1'],
+    });
+
+  it('accepts a Redis cluster, which then cannot be deleted unnoticed', () => {
+    const redis = cluster('redis-sessions', 'redis');
+    expect(checkDesiredState([...hosts, redis, store('redis-sessions')])).toEqual([]);
+    expect(referencesTo([redis, store('redis-sessions')], redis)).toEqual(['session-store.sessions']);
+  });
+
+  it('names the field when the cluster does not exist or is not a Redis one', () => {
+    expect(checkDesiredState([...hosts, store('ghost')])).toEqual([
+      { path: 'session-store.sessions.upstream.replicationCluster', message: 'replication cluster "ghost" does not exist' },
+    ]);
+    expect(checkDesiredState([...hosts, cluster('db', 'mariadb'), store('db')])).toEqual([
+      { path: 'session-store.sessions.upstream.replicationCluster', message: 'replication cluster "db" is a mariadb cluster, not redis' },
+    ]);
+  });
+});

@@ -83,8 +83,15 @@ export function checkDesiredState(objects: DesiredObject[]): FormattedIssue[] {
     }
   }
 
+  const clusters = new Map(byKind(objects, 'replication-cluster').map((c) => [c.id, c]));
   for (const s of byKind(objects, 'session-store')) {
     s.hosts.forEach((name, i) => needHost(s, ['hosts', i], name, 'realserver'));
+    if (s.upstream.mode === 'replication') {
+      const id = s.upstream.replicationCluster;
+      const c = clusters.get(id);
+      if (!c) issues.push(issueAt(s, ['upstream', 'replicationCluster'], `replication cluster "${id}" does not exist`));
+      else if (c.engine !== 'redis') issues.push(issueAt(s, ['upstream', 'replicationCluster'], `replication cluster "${id}" is a ${c.engine} cluster, not redis`));
+    }
   }
 
   for (const c of byKind(objects, 'replication-cluster')) {
@@ -139,7 +146,8 @@ export function referencesTo(objects: DesiredObject[], target: DesiredObject): s
       (target.kind === 'host' &&
         ((o.kind === 'vrrp-instance' && id in o.priorities) ||
           (o.kind === 'session-store' && o.hosts.includes(id)) ||
-          (o.kind === 'replication-cluster' && o.monitorHosts.includes(id))));
+          (o.kind === 'replication-cluster' && o.monitorHosts.includes(id)))) ||
+      (target.kind === 'replication-cluster' && o.kind === 'session-store' && o.upstream.mode === 'replication' && o.upstream.replicationCluster === id);
     if (uses) refs.push(keyOf(o));
   }
   return refs;

@@ -33,7 +33,20 @@ describe('session store', () => {
       { path: 'upstream.sentinels', message: 'needs at least one sentinel' },
       { path: 'upstream.masterName', message: 'must be a Sentinel master name (letters, digits, . _ -)' },
     ]);
-    expect(problemsOf(sessionStore, { ...base(), upstream: { mode: 'cluster' } })).toEqual([{ path: 'upstream.mode', message: 'must be one of: direct, sentinel' }]);
+    expect(problemsOf(sessionStore, { ...base(), upstream: { mode: 'cluster' } })).toEqual([{ path: 'upstream.mode', message: 'must be one of: direct, sentinel, replication' }]);
+  });
+
+  it('replication upstream: the id of the replication cluster whose master the monitor reports', () => {
+    const s = sessionStore.parse({ ...base(), upstream: { mode: 'replication', replicationCluster: 'redis-sessions' } });
+    expect(s.upstream).toEqual({ mode: 'replication', replicationCluster: 'redis-sessions' });
+    expect(problemsOf(sessionStore, { ...base(), upstream: { mode: 'replication' } })).toEqual([{ path: 'upstream.replicationCluster', message: 'is required' }]);
+    expect(problemsOf(sessionStore, { ...base(), upstream: { mode: 'replication', replicationCluster: 'Redis Sessions' } })).toEqual([
+      { path: 'upstream.replicationCluster', message: expect.stringMatching(/lowercase/) },
+    ]);
+    // A master address belongs to the direct mode: here the monitor says where the master is.
+    expect(problemsOf(sessionStore, { ...base(), upstream: { mode: 'replication', replicationCluster: 'r', master: { address: '10.0.3.5' } } })).toEqual([
+      { path: 'upstream.master', message: 'is not a known field (check its spelling)' },
+    ]);
   });
 
   it('allowed commands are uppercased, never administrative, each once', () => {

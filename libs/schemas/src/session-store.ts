@@ -42,6 +42,17 @@ export const sessionUpstream = z.discriminatedUnion('mode', [
       sentinelPassword: secret().optional(),
     })
     .strict(),
+  z
+    .object({
+      mode: z.literal('replication'),
+      /**
+       * The Redis replication cluster whose master the replication-monitor observes: the proxy follows its
+       * status entries and `replication` events, and until they name a master it has none (no guess from the
+       * cluster's configured roles, which say where the cluster started, not where it is).
+       */
+      replicationCluster: slug,
+    })
+    .strict(),
 ]);
 export type SessionUpstream = z.infer<typeof sessionUpstream>;
 
