@@ -228,7 +228,8 @@ class Forwarded implements PoolRequest, Slot {
     if (this.durable && this.got > 0) {
       return this.session.failed(this, 'retryable', 'TRYAGAIN the write may be applied but the master went away before a replica confirmed it; retry');
     }
-    this.session.failed(this, 'retryable', RETRYABLE);
+    // Not retryable by the proxy (it waited its whole timeout, or is stopping): the client hears why.
+    this.session.failed(this, 'retryable', reason.retryable ? RETRYABLE : `TRYAGAIN ${reason.message.replace(/\s+/g, ' ').slice(0, 400)}; retry`);
   }
 }
 

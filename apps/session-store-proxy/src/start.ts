@@ -4,9 +4,8 @@ import type { Service } from '@fulcrum/runtime';
 import { EVENT_SUBJECTS, makeEvent, type SessionStore } from '@fulcrum/schemas';
 import type { SessionStoreProxyConfig } from './config.js';
 import { SessionProxy } from './proxy.js';
-import { type MasterAddress, UpstreamPool } from './upstream.js';
-
-type EventPublisher = Pick<Bus, 'publish' | 'state'>;
+import { BusReplicationFeed } from './replication-feed.js';
+import { type MasterAddress, UpstreamConfigError, UpstreamPool } from './upstream.js';
 
 export interface StartedProxy {
   proxy: SessionProxy;
@@ -14,8 +13,11 @@ export interface StartedProxy {
   port: number;
 }
 
-/** Starts the proxy for the configured store; /readyz then requires the upstream master (`upstream`). */
-export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfig>, bus: EventPublisher | null): Promise<StartedProxy | null> {
+/**
+ * Starts the proxy for the configured store; /readyz then requires the upstream master (`upstream`). Replication
+ * mode needs the bus: the master is the one the replication-monitor reports.
+ */
+export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfig>, bus: Bus | null): Promise<StartedProxy | null> {
   const { store, proxy: settings, host } = svc.config;
   const log = svc.logger.child({ component: 'proxy' });
   if (!store) {
@@ -23,12 +25,18 @@ export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfi
     log.warn({}, 'no store in the configuration: not listening');
     return null;
   }
+  const u = store.upstream;
+  if (u.mode === 'replication' && !bus) {
+    throw new UpstreamConfigError(`store.upstream.mode replication (cluster "${u.replicationCluster}") needs NATS (nats.servers): the master is the one the replication-monitor reports there`);
+  }
+  const replicationFeed = u.mode === 'replication' && bus ? new BusReplicationFeed(bus, u.replicationCluster, svc.logger.child({ component: 'replication' })) : undefined;
   const pool = new UpstreamPool({
-    upstream: store.upstream,
+    upstream: u,
     username: store.username,
     password: store.password,
     database: store.database,
     commandTimeoutMs: settings.commandTimeoutMs,
+    replicationFeed,
   });
   svc.onStop('upstream', () => pool.close());
   const proxy = new SessionProxy({
@@ -76,5 +84,6 @@ export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfi
 
 function describe(store: SessionStore): string {
   const u = store.upstream;
-  return u.mode === 'direct' ? `${u.master.address}:${u.master.port}` : `sentinel ${u.masterName}`;
+  if (u.mode === 'direct') return `${u.master.address}:${u.master.port}`;
+  return u.mode === 'sentinel' ? `sentinel ${u.masterName}` : `the master replication-monitor reports for cluster ${u.replicationCluster}`;
 }

@@ -1,12 +1,15 @@
 // The upstream side: one shared link (pipelined, replies forwarded as bytes) to the current master, found through
-// Sentinel or configured directly, plus dedicated links for transactions. In sentinel mode the master is asked
-// of the sentinels on every (re)connect, confirmed with ROLE, and dropped on +switch-master. Requests sent while
+// Sentinel, named by the replication-monitor or configured directly, plus dedicated links for transactions. In
+// sentinel mode the master is asked of the sentinels on every (re)connect, confirmed with ROLE, and left on
+// +switch-master; in replication mode it is the one the monitor's latest word names (replication-master.ts),
+// confirmed with ROLE the same way, and left when the monitor names another. Requests sent while
 // no master is connected wait (at most commandTimeoutMs); requests in flight on a lost link are handed back to
 // their owner, which decides whether a second attempt is safe.
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { SessionUpstream } from '@fulcrum/schemas';
 import { command, encodeCommands } from './encoder.js';
+import { type ReplicationFeed, ReplicationMaster } from './replication-master.js';
 import { type LinkEvents, UpstreamLink, type UpstreamRequest } from './upstream-link.js';
 
 export interface UpstreamOptions {
@@ -16,6 +19,13 @@ export interface UpstreamOptions {
   database: number;
   /** A command waits at most this long for a reply (also while the master is being found). */
   commandTimeoutMs: number;
+  /** Replication mode only (required there): where the replication-monitor's word comes from. */
+  replicationFeed?: ReplicationFeed | undefined;
+}
+
+/** The pool cannot work with the options it was given. */
+export class UpstreamConfigError extends Error {
+  override readonly name = 'UpstreamConfigError';
 }
 
 export interface MasterAddress {
@@ -46,6 +56,8 @@ export class UpstreamPool extends EventEmitter {
   private readonly dedicatedLinks = new Set<UpstreamLink>();
   private readonly handshake: { bytes: Buffer; replies: number; roleAt: number };
   private readonly sentinels: { ask: Redis; watch: Redis }[] = [];
+  /** Replication mode: the master the monitor names. */
+  readonly replication: ReplicationMaster | null = null;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   private looping = false;
@@ -57,14 +69,24 @@ export class UpstreamPool extends EventEmitter {
     if (opts.password !== undefined) cmds.push(opts.username === undefined ? command('AUTH', opts.password) : command('AUTH', opts.username, opts.password));
     if (opts.database !== 0) cmds.push(command('SELECT', String(opts.database)));
     let roleAt = -1;
-    if (opts.upstream.mode === 'sentinel') {
+    const u = opts.upstream;
+    if (u.mode === 'replication' && opts.replicationFeed === undefined) {
+      throw new UpstreamConfigError(`upstream mode replication (cluster "${u.replicationCluster}") needs a replication feed: the proxy must be connected to NATS`);
+    }
+    if (u.mode !== 'direct') {
       roleAt = cmds.length;
       cmds.push(command('ROLE'));
-      this.watchSentinels(opts.upstream);
     }
+    if (u.mode === 'sentinel') this.watchSentinels(u);
     this.handshake = { bytes: cmds.length > 0 ? Buffer.from(encodeCommands(cmds)) : Buffer.alloc(0), replies: cmds.length, roleAt };
     this.timer = setInterval(() => this.expire(), Math.max(10, Math.min(250, opts.commandTimeoutMs / 4)));
     this.timer.unref();
+    if (u.mode === 'replication' && opts.replicationFeed) {
+      this.replication = new ReplicationMaster(u.replicationCluster, (m, node) => {
+        if (m !== null) this.leaveMasterFor(m, `the replication-monitor names ${node} (${m.address}:${m.port}) the master of "${u.replicationCluster}"`);
+      });
+      opts.replicationFeed.start(this.replication);
+    }
     void this.connectLoop();
   }
 
@@ -107,6 +129,7 @@ export class UpstreamPool extends EventEmitter {
       s.ask.disconnect();
       s.watch.disconnect();
     }
+    await this.opts.replicationFeed?.close();
     await new Promise((r) => setImmediate(r));
   }
 
@@ -154,6 +177,11 @@ export class UpstreamPool extends EventEmitter {
       new UpstreamLink(this.linkOptions(target), {
         ready: (link) => {
           if (this.stopped) return link.close('proxy shutting down');
+          // The monitor named another master while this one was being connected to: not this one after all.
+          const named = this.replication?.master;
+          if (named && (named.address !== target.address || named.port !== target.port)) {
+            return link.close(`${target.address}:${target.port} is no longer the master the replication-monitor names`);
+          }
           isReady = true;
           this.shared = link;
           const previous = this.master;
@@ -178,6 +206,12 @@ export class UpstreamPool extends EventEmitter {
   private async discover(): Promise<MasterAddress> {
     const u = this.opts.upstream;
     if (u.mode === 'direct') return u.master;
+    if (u.mode === 'replication') {
+      const r = this.replication as ReplicationMaster;
+      const m = r.master;
+      if (m === null) throw new Error(`no master known: ${r.waitingFor ?? 'waiting for the replication-monitor'}`);
+      return m;
+    }
     const failures: string[] = [];
     for (const [i, s] of this.sentinels.entries()) {
       try {
@@ -216,11 +250,20 @@ export class UpstreamPool extends EventEmitter {
   /** `+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>`: leave the old master at once. */
   private onSwitchMaster(message: string): void {
     const [name, , , address, port] = message.split(' ');
-    if (this.opts.upstream.mode !== 'sentinel' || name !== this.opts.upstream.masterName) return;
-    const m = this.master;
-    if (this.shared !== null && m !== null && (m.address !== address || m.port !== Number(port))) {
-      this.shared.close(`sentinel switched the master to ${address}:${port}`);
-    }
+    if (this.opts.upstream.mode !== 'sentinel' || name !== this.opts.upstream.masterName || address === undefined) return;
+    this.leaveMasterFor({ address, port: Number(port) }, `sentinel switched the master to ${address}:${port}`);
+  }
+
+  /**
+   * Another node is the master now: the shared link to the old one is closed (its commands in flight handled as
+   * on a lost link) and the loop, woken at once, connects to the new one. Transactions on the old master go too:
+   * an EXEC there would write where nobody reads.
+   */
+  private leaveMasterFor(next: MasterAddress, reason: string): void {
+    const onOther = (l: UpstreamLink) => l.opts.host !== next.address || l.opts.port !== next.port;
+    if (this.shared !== null && onOther(this.shared)) this.shared.close(reason);
+    for (const l of [...this.dedicatedLinks]) if (onOther(l)) l.close(reason);
+    this.wakeUp?.();
   }
 
   /** Commands past their timeout: waiting ones are answered, a link that stopped answering is dropped. */
@@ -228,7 +271,8 @@ export class UpstreamPool extends EventEmitter {
     const now = Date.now();
     const limit = this.opts.commandTimeoutMs;
     while (this.offline.length > 0 && now - (this.offline[0] as PoolRequest).sentAt >= limit) {
-      (this.offline.shift() as PoolRequest).lost({ message: `no upstream master within ${limit} ms`, retryable: false });
+      const why = this.lastError === null ? '' : ` (${this.lastError})`;
+      (this.offline.shift() as PoolRequest).lost({ message: `no upstream master within ${limit} ms${why}`, retryable: false });
     }
     for (const link of [this.shared, ...this.dedicatedLinks]) {
       const oldest = link?.oldestSentAt;
