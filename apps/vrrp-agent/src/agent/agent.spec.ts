@@ -140,14 +140,87 @@ describe('VrrpAgent on an in-memory segment', () => {
   it('refuses what it cannot run, naming why', async () => {
     const r1 = await node(segment(), 'r1', '10.9.0.11');
     const refused = await r1.agent.apply([
-      instance({ id: 'v6', virtualAddresses: [{ address: 'fd00::100' }], priorities: { r1: 100 } }),
       instance({ id: 'other-if', interface: 'eth9', priorities: { r1: 100 } }),
       instance({ id: 'not-here', priorities: { r5: 100 } }),
+      instance({ id: 'first', virtualRouterId: 9, priorities: { r1: 100 } }),
+      instance({ id: 'same-vrid', virtualRouterId: 9, priorities: { r1: 100 }, virtualAddresses: [{ address: '10.9.0.109' }] }),
     ]);
     expect(refused).toEqual([
-      { id: 'v6', why: expect.stringMatching(/eth0 has no IPv6 link-local address/) },
-      { id: 'other-if', why: expect.stringMatching(/eth9/) },
+      { id: 'other-if', why: 'interface eth9 of other-if does not exist' },
+      { id: 'same-vrid', why: 'same-vrid: VRID 9 on eth0 is already used by first' },
     ]);
+    await r1.agent.stop('spec');
+  });
+});
+
+describe('VrrpAgent, an IPv6 instance and its link-local address', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const v6 = (over: Record<string, unknown> = {}) => instance({ id: 'v6', virtualRouterId: 61, virtualAddresses: [{ address: 'fd00::100' }], priorities: { r1: 100 }, ...over });
+
+  it('waits in fault, saying why, while the interface has no link-local address, and starts once it has one', async () => {
+    const r1 = await node(segment(), 'r1', '10.9.0.11');
+    expect(await r1.agent.apply([v6(), instance({ virtualRouterId: 61 })])).toEqual([]);
+    await run(2000);
+    expect(r1.agent.status()).toEqual([
+      { instance: 'vi-1', state: 'master', priority: 100, master: '10.9.0.11' },
+      { instance: 'v6', state: 'fault', priority: 100, master: null },
+    ]);
+    expect(r1.agent.waitingFor('v6')).toMatch(/interface eth0 has no IPv6 link-local address to send the adverts of v6 from/);
+    expect(r1.events.filter((e) => e.instance === 'v6')).toEqual([
+      { instance: 'v6', state: 'fault', previous: 'initialize', priority: 100, reason: expect.stringMatching(/no IPv6 link-local address/) },
+    ]);
+    expect(await metric(r1, 'fulcrum_vrrp_state', { instance: 'v6', state: 'fault' })).toBe(1);
+    expect(r1.agent.failover('v6', undefined)).toMatchObject({ ok: false, code: 'CONFLICT', message: expect.stringMatching(/no IPv6 link-local address/) });
+    expect(await hasVip(r1, 'fd00::100')).toBe(false);
+
+    // No restart, no new configuration: the address alone starts it.
+    await r1.addresses.addAddress('eth0', 'fe80::11', 64);
+    await run(2000);
+    expect(r1.agent.status()[1]).toEqual({ instance: 'v6', state: 'master', priority: 100, master: 'fe80::11' });
+    expect(r1.agent.waitingFor('v6')).toBeNull();
+    expect(await hasVip(r1, 'fd00::100')).toBe(true);
+    expect(r1.events.filter((e) => e.instance === 'v6').map((e) => e.state)).toEqual(['fault', 'backup', 'master']);
+    await r1.agent.stop('spec');
+  });
+
+  it('a waiting instance removed from the configuration reports stopped; one that changes waits with its new form', async () => {
+    const r1 = await node(segment(), 'r1', '10.9.0.11');
+    await r1.agent.apply([v6()]);
+    await r1.agent.apply([v6({ advertInterval: 1 })]);
+    expect(r1.agent.instances).toEqual(['v6']);
+    expect(r1.events.map((e) => [e.state, e.reason])).toEqual([
+      ['fault', expect.stringMatching(/link-local/)],
+      ['stopped', 'configuration changed'],
+      ['fault', expect.stringMatching(/link-local/)],
+    ]);
+    await r1.agent.apply([]);
+    expect(r1.agent.instances).toEqual([]);
+    expect(r1.events.at(-1)).toMatchObject({ state: 'stopped', previous: 'fault', reason: 'instance removed from the configuration' });
+    await r1.agent.stop('spec');
+  });
+
+  it('a running instance whose link-local address goes away goes to fault, and runs again from the new one', async () => {
+    const r1 = await node(segment(), 'r1', '10.9.0.11');
+    await r1.addresses.addAddress('eth0', 'fe80::11', 64);
+    await r1.agent.apply([v6()]);
+    await run(2000);
+    expect(r1.agent.status()[0]).toMatchObject({ state: 'master', master: 'fe80::11' });
+
+    await r1.addresses.deleteAddress('eth0', 'fe80::11', 64);
+    await run(500);
+    expect(r1.agent.status()[0]?.state).toBe('fault');
+    expect(r1.events.at(-1)).toMatchObject({ state: 'fault', previous: 'master', reason: expect.stringMatching(/fe80::11, the adverts' source, is gone on interface eth0/) });
+    expect(await hasVip(r1, 'fd00::100')).toBe(false);
+
+    await r1.addresses.addAddress('eth0', 'fe80::12', 64);
+    await run(2000);
+    expect(r1.agent.status()[0]).toMatchObject({ state: 'master', master: 'fe80::12' });
+    expect(await hasVip(r1, 'fd00::100')).toBe(true);
     await r1.agent.stop('spec');
   });
 });

@@ -11,6 +11,8 @@ import type { AgentMetrics } from './metrics.js';
 import { VrrpRouter } from './router.js';
 import { serialized } from './serial.js';
 import type { AnnounceConfig } from './router.js';
+import { sourceAddress } from './source-address.js';
+import type { SourceAddress } from './source-address.js';
 import { ScriptTracker } from './tracking.js';
 import { VirtualServiceHealth } from './virtual-services.js';
 
@@ -46,6 +48,15 @@ interface Channel {
   closed: boolean;
 }
 
+/** An instance that cannot start yet: its interface has no address to send its adverts from. */
+interface Waiting {
+  readonly instance: VrrpInstanceSpec;
+  readonly why: string;
+}
+
+/** The tracked object that faults a running instance whose source address went away. */
+const SOURCE = 'source address';
+
 export interface InstanceStatus {
   readonly instance: string;
   readonly state: string;
@@ -55,18 +66,25 @@ export interface InstanceStatus {
 
 /**
  * The instances of this host: one VrrpRouter each, one raw socket per interface (adverts are
- * matched to instances by VRID), the link poller, tracked scripts and virtual services, sync groups.
+ * matched to instances by VRID), the link watch, tracked scripts and virtual services, sync groups.
+ * An instance whose interface has no address to send from yet (IPv6: no link-local address until
+ * the link is up and duplicate address detection is done) waits in fault and starts when the link
+ * watch reports one.
  */
 export class VrrpAgent {
   readonly metrics: AgentMetrics;
   private readonly routers = new Map<string, VrrpRouter>();
+  private readonly waiting = new Map<string, Waiting>();
   private readonly channels = new Map<string, Channel>();
   private readonly announcers = new Map<string, ArpAnnouncer>();
   private readonly scripts = new Map<string, ScriptTracker[]>();
   readonly virtualServices = new VirtualServiceHealth();
   private readonly clock: VrrpClock;
   private links = new Map<string, LinkStatus>();
+  private linksRead = false;
   private watching: Promise<void> | null = null;
+  /** apply() and the starts the link watch triggers, one at a time. */
+  private work: Promise<unknown> = Promise.resolve();
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
@@ -79,17 +97,25 @@ export class VrrpAgent {
     this.clock = opts.clock ?? { now: () => performance.now() };
   }
 
+  /** The instances this host runs, waiting ones included. */
   get instances(): string[] {
-    return [...this.routers.keys()];
+    return [...this.routers.keys(), ...this.waiting.keys()];
   }
 
   status(): InstanceStatus[] {
-    return [...this.routers.values()].map((r) => ({
+    const running = [...this.routers.values()].map((r) => ({
       instance: r.id,
       state: r.state,
       priority: r.vrrp.effectivePriority,
       master: r.state === 'master' ? r.spec.primaryAddress : r.vrrp.masterAddress,
     }));
+    const waiting = [...this.waiting.values()].map((w) => ({ instance: w.instance.id, state: 'fault', priority: this.priority(w.instance), master: null }));
+    return [...running, ...waiting];
+  }
+
+  /** Why an instance waits instead of running; null when it runs or is unknown. */
+  waitingFor(id: string): string | null {
+    return this.waiting.get(id)?.why ?? null;
   }
 
   router(id: string): VrrpRouter | undefined {
@@ -101,45 +127,55 @@ export class VrrpAgent {
    * ones stop gracefully, changed ones restart. Returns the ids that could not run, with why.
    */
   async apply(instances: readonly VrrpInstanceSpec[]): Promise<{ id: string; why: string }[]> {
-    const mine = instances.filter((i) => i.priorities[this.opts.host] !== undefined);
-    const wanted = new Map(mine.map((i) => [i.id, i]));
-    const refused: { id: string; why: string }[] = [];
-    for (const [id, r] of this.routers) {
-      const next = wanted.get(id);
-      if (next && JSON.stringify(next) === JSON.stringify(r.spec.instance)) continue;
-      await this.remove(id, next ? 'configuration changed' : 'instance removed from the configuration');
-    }
-    await this.watchLinks();
-    for (const inst of mine) {
-      if (this.routers.has(inst.id)) continue;
-      try {
-        await this.add(inst);
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        refused.push({ id: inst.id, why });
-        this.opts.logger.error({ instance: inst.id, err }, 'cannot run VRRP instance');
+    return this.exclusive(async () => {
+      const mine = instances.filter((i) => i.priorities[this.opts.host] !== undefined);
+      const wanted = new Map(mine.map((i) => [i.id, i]));
+      const refused: { id: string; why: string }[] = [];
+      for (const [id, r] of this.routers) {
+        const next = wanted.get(id);
+        if (next && JSON.stringify(next) === JSON.stringify(r.spec.instance)) continue;
+        await this.remove(id, next ? 'configuration changed' : 'instance removed from the configuration');
       }
-    }
-    return refused;
+      for (const [id, w] of this.waiting) {
+        const next = wanted.get(id);
+        if (next && JSON.stringify(next) === JSON.stringify(w.instance)) continue;
+        this.stopWaiting(w, next ? 'configuration changed' : 'instance removed from the configuration');
+      }
+      await this.watchLinks();
+      for (const inst of mine) {
+        if (this.routers.has(inst.id) || this.waiting.has(inst.id)) continue;
+        try {
+          await this.add(inst);
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          refused.push({ id: inst.id, why });
+          this.opts.logger.error({ instance: inst.id, err }, 'cannot run VRRP instance');
+        }
+      }
+      return refused;
+    });
   }
 
-  /**
-   * The adverts' source: IPv4, the interface's first address that is no VIP; IPv6, the address of
-   * the interface listed among the unicast peers, else its link-local one (RFC 5798 5.1.2.1).
-   */
-  private async primaryAddress(inst: VrrpInstanceSpec, family: AddressFamily): Promise<string> {
-    const vips = new Set([...this.routers.values()].flatMap((r) => r.vips.map((v) => v.address)).concat(inst.virtualAddresses.map((v) => v.address)));
-    const addrs = (await this.addresses.addresses(inst.interface)).filter((a) => !vips.has(a.address));
-    if (family === 'ipv4') {
-      const primary = addrs.find((a) => a.family === 'inet');
-      if (!primary) throw new Error(`interface ${inst.interface} has no IPv4 address to send the adverts of ${inst.id} from`);
-      return primary.address;
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.work.then(fn, fn);
+    this.work = run.catch(() => undefined);
+    return run;
+  }
+
+  private priority(inst: VrrpInstanceSpec): number {
+    return inst.priorities[this.opts.host] ?? 0;
+  }
+
+  /** Where the adverts of `inst` go out from, after the link watch's latest view of its interface. */
+  private source(inst: VrrpInstanceSpec, family: AddressFamily, except?: VrrpRouter): SourceAddress {
+    const link = this.links.get(inst.interface);
+    if (!link) {
+      if (this.linksRead) throw new Error(`interface ${inst.interface} of ${inst.id} does not exist`);
+      return { ok: false, why: `the link states cannot be read (see the error logged), so the address of interface ${inst.interface} is unknown` };
     }
-    const v6 = addrs.filter((a) => a.family === 'inet6');
-    const peers = new Set(inst.unicastPeers.map((p) => p.toLowerCase()));
-    const primary = v6.find((a) => peers.has(a.address)) ?? v6.find((a) => /^fe[89ab]/i.test(a.address));
-    if (!primary) throw new Error(`interface ${inst.interface} has no IPv6 link-local address to send the adverts of ${inst.id} from`);
-    return primary.address;
+    const others = [...this.routers.values()].filter((r) => r !== except);
+    const vips = new Set([...others.flatMap((r) => r.vips.map((v) => v.address)), ...inst.virtualAddresses.map((v) => v.address)]);
+    return sourceAddress({ instance: inst.id, interface: inst.interface, family, addresses: link.addresses, vips, unicastPeers: inst.unicastPeers });
   }
 
   /** The family of an instance's adverts: that of its addresses (the schema keeps them to one, and IPv6 to v3). */
@@ -147,13 +183,20 @@ export class VrrpAgent {
     return inst.virtualAddresses.some((v) => isIP(v.address) === 6) ? 'ipv6' : 'ipv4';
   }
 
+  /** Starts an instance, or has it wait in fault when its interface has no source address yet. */
   private async add(inst: VrrpInstanceSpec): Promise<void> {
     const family = this.family(inst);
     const unicast = inst.unicastPeers.length > 0;
-    const channel = this.channel(inst.interface, unicast, family);
-    const clash = channel.routers.get(inst.virtualRouterId);
+    // Same interface, family and unicast-ness: the same socket, where the VRID tells instances apart.
+    const others = [...[...this.routers.values()].map((r) => r.spec.instance), ...[...this.waiting.values()].map((w) => w.instance)];
+    const sameChannel = (o: VrrpInstanceSpec) => o.interface === inst.interface && this.family(o) === family && o.unicastPeers.length > 0 === unicast;
+    const clash = others.find((o) => o.id !== inst.id && o.virtualRouterId === inst.virtualRouterId && sameChannel(o));
     if (clash) throw new Error(`${inst.id}: VRID ${inst.virtualRouterId} on ${inst.interface} is already used by ${clash.id}`);
-    const primaryAddress = await this.primaryAddress(inst, family);
+    const source = this.source(inst, family);
+    if (!source.ok) return this.wait(inst, source.why);
+    this.waiting.delete(inst.id);
+    const channel = this.channel(inst.interface, unicast, family);
+    const primaryAddress = source.address;
     const router = new VrrpRouter(
       { instance: inst, host: this.opts.host, primaryAddress, family },
       {
@@ -189,6 +232,59 @@ export class VrrpAgent {
     this.scripts.set(inst.id, trackers);
     router.start();
     for (const t of trackers) t.start();
+  }
+
+  /** Holds an instance back in fault, saying why (once per reason), until its source address exists. */
+  private wait(inst: VrrpInstanceSpec, why: string): void {
+    const before = this.waiting.get(inst.id);
+    this.waiting.set(inst.id, { instance: inst, why });
+    if (before?.why === why) return;
+    this.opts.logger.warn({ instance: inst.id, interface: inst.interface, reason: why }, 'VRRP instance waiting for an address to send from');
+    this.setStateMetric(inst.id, 'fault');
+    this.opts.onState?.({ instance: inst.id, state: 'fault', previous: before ? 'fault' : 'initialize', priority: this.priority(inst), reason: why.slice(0, 500) });
+  }
+
+  private stopWaiting(w: Waiting, why: string): void {
+    this.waiting.delete(w.instance.id);
+    this.setStateMetric(w.instance.id, null);
+    this.opts.onState?.({ instance: w.instance.id, state: 'stopped', previous: 'fault', priority: 0, reason: why });
+  }
+
+  private setStateMetric(id: string, state: string | null): void {
+    for (const s of ['initialize', 'backup', 'master', 'fault'] as const) this.metrics.state.set({ instance: id, state: s }, s === state ? 1 : 0);
+  }
+
+  /**
+   * After the link watch reported: waiting instances whose source address now exists start; a
+   * running one whose source address is gone goes to fault, and restarts from another one if the
+   * interface got a different one (a new link-local address after the link came back).
+   */
+  private sourcesChanged(): void {
+    void this.exclusive(async () => {
+      for (const w of [...this.waiting.values()]) {
+        if (this.stopped || this.waiting.get(w.instance.id) !== w) continue;
+        try {
+          await this.add(w.instance);
+          if (this.routers.has(w.instance.id)) this.opts.logger.info({ instance: w.instance.id, interface: w.instance.interface }, 'VRRP instance has an address to send from now; started');
+        } catch (err) {
+          // The interface went away meanwhile: go on waiting, saying so.
+          this.wait(w.instance, err instanceof Error ? err.message : String(err));
+        }
+      }
+      for (const r of [...this.routers.values()]) {
+        if (this.stopped || r.stopping || !this.links.has(r.interface)) continue;
+        const own = this.links.get(r.interface)?.addresses.find((a) => a.address === r.spec.primaryAddress);
+        if (own && !own.tentative) {
+          r.setTracked(SOURCE, { ok: true, weight: 0 }, `${r.spec.primaryAddress} is back on interface ${r.interface}`);
+          continue;
+        }
+        r.setTracked(SOURCE, { ok: false, weight: 0 }, `${r.spec.primaryAddress}, the adverts' source, is ${own ? 'tentative' : 'gone'} on interface ${r.interface}`);
+        const next = this.source(r.spec.instance, r.spec.family, r);
+        if (!next.ok || next.address === r.spec.primaryAddress) continue;
+        await this.remove(r.id, `source address changed to ${next.address}`);
+        if (!this.stopped) await this.add(r.spec.instance);
+      }
+    }).catch((err: unknown) => this.opts.logger.error({ err }, 'cannot start the instances waiting for an address'));
   }
 
   private async remove(id: string, why: string): Promise<void> {
@@ -290,6 +386,7 @@ export class VrrpAgent {
       .watch((links) => this.linksChanged(links))
       .then((links) => {
         this.links = new Map(links.map((l) => [l.name, l]));
+        this.linksRead = true;
       })
       .catch((err: unknown) => {
         // Without link states every instance would sit in fault; say so and try again on the next apply.
@@ -302,7 +399,9 @@ export class VrrpAgent {
   private linksChanged(links: readonly LinkStatus[]): void {
     if (this.stopped) return;
     this.links = new Map(links.map((l) => [l.name, l]));
+    this.linksRead = true;
     for (const r of this.routers.values()) if (!r.stopping) this.trackLinks(r);
+    this.sourcesChanged();
   }
 
   /** A health event from the health-checker: tracked virtual services may change state. */
@@ -329,6 +428,8 @@ export class VrrpAgent {
   /** The vrrp-failover command: a master hands over (priority 0) and comes back as backup. */
   failover(id: string, reason: string | undefined): CommandReply {
     const r = this.routers.get(id);
+    const waiting = this.waiting.get(id);
+    if (waiting) return errorReply('CONFLICT', `VRRP instance ${id} is fault here, not master: ${waiting.why}`);
     if (!r) return errorReply('NOT_FOUND', `VRRP instance ${id} is not running on ${this.opts.host}`);
     if (r.state !== 'master') return errorReply('CONFLICT', `VRRP instance ${id} is ${r.state} here, not master`);
     const why = `failover requested${reason ? `: ${reason}` : ''}`;
@@ -373,6 +474,7 @@ export class VrrpAgent {
   async stop(why: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const w of [...this.waiting.values()]) this.stopWaiting(w, why);
     for (const trackers of this.scripts.values()) for (const t of trackers) t.stop();
     await Promise.all([...this.routers.values()].map((r) => r.stop(why)));
     for (const ch of this.channels.values()) ch.closed = true;

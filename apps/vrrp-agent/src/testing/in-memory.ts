@@ -73,8 +73,8 @@ export class FakeSocket implements VrrpSocket {
 }
 
 /**
- * Link states of an in-memory kernel, read every `everyMs` (the double has no notifications); its
- * links have a carrier exactly when they are up.
+ * Link states and addresses of an in-memory kernel, read every `everyMs` (the double has no
+ * notifications); its links have a carrier exactly when they are up.
  */
 export class PolledLinks implements LinkWatch {
   private timer: NodeJS.Timeout | null = null;
@@ -83,6 +83,7 @@ export class PolledLinks implements LinkWatch {
     private readonly everyMs = 50,
   ) {}
   private async read(): Promise<LinkStatus[]> {
+    const addresses = await this.addresses.addresses();
     return (await this.addresses.links()).map((l) => ({
       index: l.index,
       name: l.name,
@@ -90,6 +91,8 @@ export class PolledLinks implements LinkWatch {
       carrier: l.up,
       operState: l.up ? 'up' : 'down',
       usable: l.up,
+      // The double has no duplicate address detection: an address is usable once added.
+      addresses: addresses.filter((a) => a.link === l.name).map((a) => ({ address: a.address, prefix: a.prefix, family: a.family, tentative: false })),
     }));
   }
   async watch(listener: (links: readonly LinkStatus[]) => void): Promise<readonly LinkStatus[]> {
