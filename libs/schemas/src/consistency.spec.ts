@@ -28,6 +28,45 @@ const vrrp = (id: string, patch: Record<string, unknown> = {}) =>
     ...patch,
   });
 
+describe('checkDesiredState: direct routing on the directors\' segments', () => {
+  const director = (name: string, networks?: string[]) => d({ kind: 'host', name, roles: ['director'], ...(networks ? { networks } : {}) });
+  const dr = d({
+    kind: 'virtual-service',
+    id: 'web',
+    forwarding: 'dr',
+    match: { kind: 'address', protocol: 'tcp', address: '10.99.0.100', port: 80 },
+    realServers: [
+      { address: '10.99.0.21', port: 80 },
+      { address: '10.98.0.22', port: 80 },
+      { address: '10.98.0.23', port: 80, forwarding: 'tun' },
+    ],
+    sorryServer: { address: '10.97.0.1', port: 80 },
+  });
+
+  it('refuses a DR real server on none of a director\'s networks, naming both', () => {
+    expect(checkDesiredState([director('director1', ['10.99.0.11/24', '10.98.0.0/16']), director('director2', ['10.99.0.12/24']), dr])).toEqual([
+      {
+        path: 'vs.web.realServers[1].address',
+        message: '10.98.0.22 uses direct routing but is on none of director "director2"\'s networks (10.99.0.12/24): DR needs the real server on the director\'s segment (or use tun)',
+      },
+      {
+        path: 'vs.web.sorryServer.address',
+        message: '10.97.0.1 uses direct routing but is on none of director "director1"\'s networks (10.99.0.11/24, 10.98.0.0/16): DR needs the real server on the director\'s segment (or use tun)',
+      },
+      {
+        path: 'vs.web.sorryServer.address',
+        message: '10.97.0.1 uses direct routing but is on none of director "director2"\'s networks (10.99.0.12/24): DR needs the real server on the director\'s segment (or use tun)',
+      },
+    ]);
+  });
+
+  it('checks nothing for directors that do not list their networks, nor NAT real servers', () => {
+    expect(checkDesiredState([director('director1'), director('director2'), dr])).toEqual([]);
+    const nat = d({ ...dr, forwarding: 'nat', realServers: [{ address: '10.98.0.22', port: 80 }], sorryServer: undefined });
+    expect(checkDesiredState([director('director1', ['10.99.0.0/24']), nat])).toEqual([]);
+  });
+});
+
 describe('checkDesiredState', () => {
   it('accepts a consistent state', () => {
     expect(checkDesiredState([...hosts, web, vrrp('vi-1', { trackVirtualServices: [{ virtualService: 'web' }] })])).toEqual([]);

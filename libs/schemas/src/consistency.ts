@@ -3,7 +3,8 @@ import { idOf, keyOf } from './desired.js';
 import type { HostRole } from './host.js';
 import type { FormattedIssue } from './issues.js';
 import { formatPath } from './issues.js';
-import { ipFamily } from './primitives.js';
+import { inPrefixes, ipFamily } from './primitives.js';
+import { forwardingOf } from './virtual-service.js';
 
 // Rules that span objects of the desired state (each object alone is checked by its schema): references to
 // hosts and virtual services exist, and two objects do not claim the same thing. config-api runs this on the state
@@ -44,6 +45,22 @@ export function checkDesiredState(objects: DesiredObject[]): FormattedIssue[] {
     const other = matches.get(m);
     if (other !== undefined) issues.push(issueAt(vs, ['match'], `${m} is already virtual service "${other}"`));
     else matches.set(m, vs.id);
+  }
+
+  // Direct routing rewrites only the destination MAC: every director that may hold the VIP must reach each DR
+  // real server on one of its own segments. Checked against the directors that list their networks.
+  const segmented = [...hosts.values()].filter((h) => h.roles.includes('director') && h.networks !== undefined);
+  for (const vs of services.values()) {
+    const targets = [...vs.realServers.map((rs, i) => ({ d: rs, path: ['realServers', i, 'address'] })), ...(vs.sorryServer ? [{ d: vs.sorryServer, path: ['sorryServer', 'address'] }] : [])];
+    for (const { d, path } of targets) {
+      if (forwardingOf(vs, d) !== 'dr') continue;
+      for (const h of segmented) {
+        if (inPrefixes(d.address, h.networks ?? [])) continue;
+        issues.push(
+          issueAt(vs, path, `${d.address} uses direct routing but is on none of director "${h.name}"'s networks (${(h.networks ?? []).join(', ')}): DR needs the real server on the director's segment (or use tun)`),
+        );
+      }
+    }
   }
 
   const vrrps = byKind(objects, 'vrrp-instance');

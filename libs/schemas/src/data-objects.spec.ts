@@ -157,4 +157,19 @@ describe('host', () => {
     expect(problemsOf(host, { kind: 'host', name: 'h1', roles: ['director', 'director'] })).toEqual([{ path: 'roles', message: 'lists a role twice' }]);
     expect(problemsOf(host, { kind: 'host', name: 'h1', roles: ['router'] })).toEqual([{ path: 'roles[0]', message: 'must be one of: director, realserver, data' }]);
   });
+
+  it("lists the host's networks as prefixes, IPv6 canonical", () => {
+    const h = host.parse({ kind: 'host', name: 'director1', roles: ['director'], networks: ['10.99.0.11/24', 'FD00:0::/64'] });
+    expect(h.networks).toEqual(['10.99.0.11/24', 'fd00::/64']);
+    expect(problemsOf(host, { kind: 'host', name: 'h1', roles: ['director'], networks: ['10.0.0.0', '10.0.0.0/33', 'fd00::/129', 'x/8', '10.0.0.0/24'] })).toEqual([
+      { path: 'networks[0]', message: '"10.0.0.0" is not an address prefix such as 10.0.0.0/24 or fd00::/64' },
+      { path: 'networks[1]', message: '"10.0.0.0/33" is not an address prefix such as 10.0.0.0/24 or fd00::/64' },
+      { path: 'networks[2]', message: '"fd00::/129" is not an address prefix such as 10.0.0.0/24 or fd00::/64' },
+      { path: 'networks[3]', message: '"x/8" is not an address prefix such as 10.0.0.0/24 or fd00::/64' },
+    ]);
+    expect(problemsOf(host, { kind: 'host', name: 'h1', roles: ['director'], networks: ['10.0.0.0/24', 'fd00::/64', '10.0.0.0/24'] })).toEqual([
+      { path: 'networks[2]', message: '10.0.0.0/24 is listed twice' },
+    ]);
+    expect(problemsOf(host, { kind: 'host', name: 'h1', roles: ['director'], networks: [] })).toEqual([{ path: 'networks', message: 'lists no network: leave it out instead' }]);
+  });
 });

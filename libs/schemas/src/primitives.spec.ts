@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkContract } from './issues.js';
-import { absolutePath, canonicalIp, endpointWithDefaultPort, interfaceName, ipAddr, ipv4Addr, ipv6Addr, isSlug, positiveSeconds, seconds, slug } from './primitives.js';
+import { absolutePath, canonicalIp, endpointWithDefaultPort, inPrefixes, interfaceName, ipAddr, ipv4Addr, ipv6Addr, isSlug, positiveSeconds, seconds, slug } from './primitives.js';
 
 describe('IP addresses', () => {
   it('stores IPv6 in canonical form so that two spellings compare equal', () => {
@@ -24,6 +24,17 @@ describe('IP addresses', () => {
     expect(checkContract(ipv4Addr, '::1')).toEqual({ ok: false, issues: [{ path: '', message: '"::1" must be an IPv4 address' }] });
     expect(checkContract(ipv6Addr, '10.0.0.1')).toEqual({ ok: false, issues: [{ path: '', message: '"10.0.0.1" must be an IPv6 address' }] });
     expect(checkContract(ipAddr, 17)).toEqual({ ok: false, issues: [{ path: '', message: 'must be text (got number 17)' }] });
+  });
+});
+
+describe('address prefixes', () => {
+  it('finds an address inside a network, host bits of the prefix ignored, families apart', () => {
+    expect(inPrefixes('10.99.0.21', ['192.168.1.0/24', '10.99.0.11/24'])).toBe(true);
+    expect(inPrefixes('10.99.1.21', ['10.99.0.0/24'])).toBe(false);
+    expect(inPrefixes('fd00::21', ['fd00::/64'])).toBe(true);
+    expect(inPrefixes('fd01::21', ['fd00::/64', '10.0.0.0/8'])).toBe(false);
+    expect(inPrefixes('10.0.0.1', ['::/0'])).toBe(false);
+    expect(inPrefixes('10.0.0.1', [])).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { SocketAddress, isIP } from 'node:net';
+import { BlockList, SocketAddress, isIP } from 'node:net';
 import { z } from 'zod';
 
 // Small building blocks shared by the desired-state schemas. Every duration in the contract is in
@@ -40,6 +40,38 @@ export const ipv4Addr = ipSchema(4);
 export const ipv6Addr = ipSchema(6);
 
 export const ipFamily = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
+
+/**
+ * A network as an address prefix, e.g. 10.99.0.0/24 or fd00::/64. Written the way `ip addr` shows an interface
+ * (10.99.0.11/24) it means the same network; it is stored as written, address canonical.
+ */
+export const ipPrefix = z
+  .string()
+  .check((ctx) => {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(ctx.value);
+    const family = m ? isIP(m[1] as string) : 0;
+    const max = family === 6 ? 128 : 32;
+    if (!m || family === 0 || (m[1] as string).includes('%') || Number(m[2]) > max) {
+      ctx.issues.push({ code: 'custom', message: `${JSON.stringify(ctx.value)} is not an address prefix such as 10.0.0.0/24 or fd00::/64`, input: ctx.value });
+    }
+  })
+  .overwrite((s) => {
+    const [address, len] = s.split('/');
+    return `${canonicalIp(address as string)}/${len}`;
+  })
+  .meta({ description: 'an IPv4 or IPv6 network as address/prefix length' });
+
+/** Whether `address` is inside one of `prefixes` (valid ipPrefix values). */
+export function inPrefixes(address: string, prefixes: readonly string[]): boolean {
+  // BlockList would match IPv4 against ::/0 (as ::ffff:a.b.c.d): keep the families apart.
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  const list = new BlockList();
+  for (const p of prefixes) {
+    const [net, len] = p.split('/');
+    if ((isIP(net as string) === 6 ? 'ipv6' : 'ipv4') === family) list.addSubnet(net as string, Number(len), family);
+  }
+  return list.check(address, family);
+}
 
 /** A TCP/UDP/SCTP port that a service listens on (1..65535). */
 export const servicePort = z.number().int().min(1).max(65535);

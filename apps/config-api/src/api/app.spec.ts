@@ -121,6 +121,22 @@ describe('resources', () => {
     expect(r.json()).toMatchObject({ code: 'INVALID_STATE', errors: [{ path: 'vs.api.match', message: 'tcp 192.168.80.150 port 80 is already virtual service "web"' }] });
   });
 
+  it("refuses a director's networks that leave a DR real server off its segment, and keeps the host as it was", async () => {
+    const patch = (name: string, networks: string[]) =>
+      h.as('admin', { method: 'PATCH', url: `/v1/hosts/${name}`, payload: JSON.stringify({ networks }), headers: { 'content-type': 'application/merge-patch+json' } });
+    expect((await patch('director1', ['192.168.80.0/24'])).statusCode).toBe(200);
+    const r = await patch('director2', ['10.0.0.0/8']);
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({
+      code: 'INVALID_STATE',
+      errors: [
+        { path: 'vs.web.realServers[0].address', message: expect.stringContaining('192.168.80.139 uses direct routing but is on none of director "director2"\'s networks (10.0.0.0/8)') },
+        { path: 'vs.web.realServers[1].address', message: expect.stringContaining('192.168.80.140 uses direct routing') },
+      ],
+    });
+    expect((await h.as('reader', { method: 'GET', url: '/v1/hosts/director2' })).json().object).not.toHaveProperty('networks');
+  });
+
   it('refuses to delete what others refer to (409 REFERENCED, with the list)', async () => {
     const r = await h.as('admin', { method: 'DELETE', url: '/v1/hosts/director1' });
     expect(r.statusCode).toBe(409);
