@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import type { SessionUpstream } from '@fulcrum/schemas';
 import { DEFAULT_SESSION_COMMANDS } from '@fulcrum/schemas';
 import { SessionProxy, type ProxyOptions } from '../proxy.js';
+import type { ReplicationFeed } from '../replication-master.js';
 import { DEFAULT_LIMITS } from '../resp.js';
 import { UpstreamPool } from '../upstream.js';
 
@@ -21,13 +22,20 @@ const quiet = { info: () => undefined, warn: () => undefined, debug: () => undef
 
 export async function startTestProxy(
   upstream: SessionUpstream,
-  opts: Partial<Omit<ProxyOptions, 'pool' | 'registry'>> & { upstreamPassword?: string; commandTimeoutMs?: number; port?: number } = {},
+  opts: Partial<Omit<ProxyOptions, 'pool' | 'registry'>> & {
+    upstreamPassword?: string;
+    commandTimeoutMs?: number;
+    port?: number;
+    /** Replication mode: where the replication-monitor's word comes from. */
+    replicationFeed?: ReplicationFeed;
+  } = {},
 ): Promise<TestProxy> {
   const pool = new UpstreamPool({
     upstream,
     password: opts.upstreamPassword,
     database: 0,
     commandTimeoutMs: opts.commandTimeoutMs ?? 5000,
+    replicationFeed: opts.replicationFeed,
   });
   const proxy = new SessionProxy({
     pool,
