@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VrrpLan, sleep } from './testing/index.js';
-import type { AgentInstance, LogLine, NsProcess } from './testing/index.js';
+import type { AgentInstance, LogLine } from './testing/index.js';
 
 // A VRRPv3 IPv6 instance started while its interface has no link-local address yet (issue 6), in
 // network namespaces made here: once with IPv6 address generation off (addr_gen_mode none) until
@@ -74,7 +74,7 @@ describe('vrrp-agent, an IPv6 instance before its link-local address exists', ()
   });
 
   it('with the link down: waits in fault while a peer is master, and comes up as its backup when the link does, then takes over when the peer stops', async () => {
-    let a2: NsProcess = lan.startAgent(2, [v3({ r1: 100, r2: 200 })]);
+    const a2 = lan.startAgent(2, [v3({ r1: 100, r2: 200 })]);
     lan.linkDown(1);
     await waitUntil('r1 link-local gone with its link', () => !/fe80/.test(linkLocals(1)), 10_000);
     const a1 = lan.startAgent(1, [v3({ r1: 100, r2: 200 })]);
