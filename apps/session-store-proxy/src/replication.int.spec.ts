@@ -8,7 +8,6 @@ import { type Bus, connectBus, openStore } from '@fulcrum/bus';
 import { desiredBucket, replicationCluster, statusBucket } from '@fulcrum/schemas';
 import { type ManagedServer, type NatsServer, type RedisServer, eventually, freePort, makeTempDir, memoryLogger, startNats, startProcess, startRedis } from '@fulcrum/testing';
 import { Redis } from 'ioredis';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusReplicationFeed } from './replication-feed.js';
 import type { ReplicationFeed, ReplicationSink } from './replication-master.js';
@@ -17,6 +16,28 @@ import { type TestProxy, startTestProxy } from './testing/index.js';
 const MONITOR_BIN = fileURLToPath(new URL('../../replication-monitor/bin/replication-monitor.mjs', import.meta.url));
 const port = (url: string) => Number(new URL(url).port);
 const upstream = { mode: 'replication' as const, replicationCluster: 'sessions' };
+
+// The proxies connect as the session-store-proxy user with the permissions deploy/nats/accounts.conf gives it,
+// so a permission replication mode needs and the deployment lacks fails here.
+const KV_READ = (b: string) => [
+  `$JS.API.STREAM.INFO.KV_${b}`, `$JS.API.STREAM.MSG.GET.KV_${b}`, `$JS.API.DIRECT.GET.KV_${b}.>`,
+  `$JS.API.CONSUMER.*.KV_${b}`, `$JS.API.CONSUMER.*.KV_${b}.>`, `$JS.API.CONSUMER.MSG.NEXT.KV_${b}.>`, `$JS.FC.KV_${b}.>`,
+];
+const proxyUser = {
+  user: 'session-store-proxy',
+  password: 'spec-proxy-password',
+  publish: [
+    '$JS.API.INFO',
+    ...KV_READ('fulcrum-desired'),
+    ...KV_READ('fulcrum-commits'),
+    ...KV_READ('fulcrum-status'),
+    '$JS.API.STREAM.CREATE.KV_fulcrum-status', '$KV.fulcrum-status.>',
+    'fulcrum.evt.session-store.*', 'fulcrum.evt.heartbeat.*',
+  ],
+  subscribe: ['_INBOX.>', 'fulcrum.evt.replication.*'],
+};
+const admin = { user: 'spec', password: 'spec-admin-password' };
+let proxyBus: Bus;
 
 let nats: NatsServer;
 let bus: Bus;
@@ -34,7 +55,8 @@ async function startMonitor(): Promise<ManagedServer> {
   const config = join(dir, 'replication-monitor.yaml');
   writeFileSync(
     config,
-    stringify({ host: 'data1', nats: { servers: [nats.url] }, status: { address: '127.0.0.1', port: statusPort }, log: { level: 'info' }, heartbeat: { intervalMs: 200 } }),
+    // JSON is YAML too.
+    JSON.stringify({ host: 'data1', nats: { servers: [nats.url], ...admin }, status: { address: '127.0.0.1', port: statusPort }, log: { level: 'info' }, heartbeat: { intervalMs: 200 } }),
   );
   return startProcess({
     name: 'replication-monitor',
@@ -49,7 +71,7 @@ async function startMonitor(): Promise<ManagedServer> {
 }
 
 const proxyFor = async (commandTimeoutMs: number) => {
-  const feed = new BusReplicationFeed(bus, 'sessions', memoryLogger('warn').logger, 200);
+  const feed = new BusReplicationFeed(proxyBus, 'sessions', memoryLogger('warn').logger, 200);
   const p = await startTestProxy(upstream, { commandTimeoutMs, replicationFeed: feed });
   proxies.push(p);
   following.push(p);
@@ -57,8 +79,9 @@ const proxyFor = async (commandTimeoutMs: number) => {
 };
 
 beforeAll(async () => {
-  nats = await startNats({ jetstream: true });
-  bus = await connectBus({ servers: nats.url, name: 'session-store-proxy@web1' });
+  nats = await startNats({ jetstream: true, auth: { users: [admin, proxyUser] } });
+  bus = await connectBus({ servers: nats.url, name: 'spec', auth: { user: admin.user, pass: admin.password } });
+  proxyBus = await connectBus({ servers: nats.url, name: 'session-store-proxy@web1', auth: { user: proxyUser.user, pass: proxyUser.password } });
   r1 = await startRedis();
   r2 = await startRedis({ args: ['--replicaof', '127.0.0.1', String(port(r1.url))] });
   const m = new Redis({ port: port(r1.url) });
@@ -83,6 +106,7 @@ let clusterObject: ReturnType<typeof replicationCluster.parse>;
 afterAll(async () => {
   for (const p of proxies) await p.close();
   await monitor?.dispose();
+  await proxyBus?.close();
   await bus?.close();
   await nats?.dispose();
   await r1?.dispose();
