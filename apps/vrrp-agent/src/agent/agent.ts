@@ -167,14 +167,13 @@ export class VrrpAgent {
   }
 
   /** Where the adverts of `inst` go out from, after the link watch's latest view of its interface. */
-  private source(inst: VrrpInstanceSpec, family: AddressFamily, except?: VrrpRouter): SourceAddress {
+  private source(inst: VrrpInstanceSpec, family: AddressFamily): SourceAddress {
     const link = this.links.get(inst.interface);
     if (!link) {
       if (this.linksRead) throw new Error(`interface ${inst.interface} of ${inst.id} does not exist`);
       return { ok: false, why: `the link states cannot be read (see the error logged), so the address of interface ${inst.interface} is unknown` };
     }
-    const others = [...this.routers.values()].filter((r) => r !== except);
-    const vips = new Set([...others.flatMap((r) => r.vips.map((v) => v.address)), ...inst.virtualAddresses.map((v) => v.address)]);
+    const vips = new Set([...[...this.routers.values()].flatMap((r) => r.vips.map((v) => v.address)), ...inst.virtualAddresses.map((v) => v.address)]);
     return sourceAddress({ instance: inst.id, interface: inst.interface, family, addresses: link.addresses, vips, unicastPeers: inst.unicastPeers });
   }
 
@@ -279,12 +278,12 @@ export class VrrpAgent {
           continue;
         }
         r.setTracked(SOURCE, { ok: false, weight: 0 }, `${r.spec.primaryAddress}, the adverts' source, is ${own ? 'tentative' : 'gone'} on interface ${r.interface}`);
-        const next = this.source(r.spec.instance, r.spec.family, r);
+        const next = this.source(r.spec.instance, r.spec.family);
         if (!next.ok || next.address === r.spec.primaryAddress) continue;
         await this.remove(r.id, `source address changed to ${next.address}`);
         if (!this.stopped) await this.add(r.spec.instance);
       }
-    }).catch((err: unknown) => this.opts.logger.error({ err }, 'cannot start the instances waiting for an address'));
+    }).catch((err: unknown) => this.opts.logger.error({ err }, 'cannot start or restart VRRP instances after an address change'));
   }
 
   private async remove(id: string, why: string): Promise<void> {
