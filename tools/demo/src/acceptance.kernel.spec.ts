@@ -92,7 +92,8 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     dumpOnFailure();
     const r = await stopRealServerStep(c, opts);
     console.info(`stop rs1: ${r.observed}`);
-    expect(r.figures.detectedMs).toBeGreaterThan(0);
+    // 0: the first look after the stop already found it gone (a look takes seconds in a busy guest).
+    expect(r.figures.detectedMs).toBeGreaterThanOrEqual(0);
     expect(r.figures.detectedMs).toBeLessThanOrEqual(opts.detectMs);
     expect(r.figures.lastFailureMs).toBeLessThanOrEqual(opts.detectMs);
     expect(r.figures.errorsAfter).toBe(0);
@@ -101,6 +102,7 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
   it('shares by weight again when it is back', async () => {
     dumpOnFailure();
     const r = await startRealServerStep(c, opts);
+    console.info(`start rs1: ${r.observed}`);
     expect(r.ok, r.observed).toBe(true);
     expectWeighted(r.figures);
   }, 120_000);
