@@ -1,6 +1,7 @@
 // Replication mode's feed from NATS: the cluster object from the desired state (for the nodes' addresses), the
 // replication-monitor's status entries at start (so a proxy started after the monitor reported knows the master
-// at once), then its `replication` events as they come.
+// at once), then its `replication` events as they come; the status again after each reconnect, for a change
+// reported while this connection was away (events are not kept for absent subscribers).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { followDesiredState, openStore } from '@fulcrum/bus';
 import type { Bus, BusSubscription, GenerationWatch } from '@fulcrum/bus';
@@ -15,6 +16,7 @@ const RETRY_MS = 2000;
 export class BusReplicationFeed implements ReplicationFeed {
   private sub: BusSubscription | null = null;
   private watch: GenerationWatch<DesiredObject> | null = null;
+  private offState: (() => void) | null = null;
   private closed = false;
 
   constructor(
@@ -29,10 +31,19 @@ export class BusReplicationFeed implements ReplicationFeed {
     this.sub = this.bus.subscribe(EVENT_SUBJECTS.replication, {}, (e) => sink.report(e));
     void this.retrying('status bucket read', () => this.readStatus(sink));
     void this.retrying('desired-state watch', () => this.followCluster(sink));
+    let away = false;
+    this.offState = this.bus.onStateChange((e) => {
+      if (e.state === 'disconnected') away = true;
+      else if (e.state === 'connected' && away) {
+        away = false;
+        void this.retrying('status bucket read after a reconnect', () => this.readStatus(sink));
+      }
+    });
   }
 
   close(): void {
     this.closed = true;
+    this.offState?.();
     this.sub?.unsubscribe();
     this.watch?.stop();
   }

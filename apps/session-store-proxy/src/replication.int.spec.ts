@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, connectBus, openStore } from '@fulcrum/bus';
 import { desiredBucket, replicationCluster, statusBucket } from '@fulcrum/schemas';
-import { type ManagedServer, type NatsServer, type RedisServer, eventually, freePort, makeTempDir, memoryLogger, startNats, startProcess, startRedis } from '@fulcrum/testing';
+import { type ManagedServer, type NatsServer, type RedisServer, eventually, freePort, makeTempDir, memoryLogger, startNats, startProcess, startRedis, startTcpProxy } from '@fulcrum/testing';
+import type { TcpProxy } from '@fulcrum/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusReplicationFeed } from './replication-feed.js';
@@ -38,6 +39,8 @@ const proxyUser = {
 };
 const admin = { user: 'spec', password: 'spec-admin-password' };
 let proxyBus: Bus;
+/** The proxies' NATS link goes through this, so a test can take it away while the monitor's stays. */
+let proxyNatsLink: TcpProxy;
 
 let nats: NatsServer;
 let bus: Bus;
@@ -81,7 +84,8 @@ const proxyFor = async (commandTimeoutMs: number) => {
 beforeAll(async () => {
   nats = await startNats({ jetstream: true, auth: { users: [admin, proxyUser] } });
   bus = await connectBus({ servers: nats.url, name: 'spec', auth: { user: admin.user, pass: admin.password } });
-  proxyBus = await connectBus({ servers: nats.url, name: 'session-store-proxy@web1', auth: { user: proxyUser.user, pass: proxyUser.password } });
+  proxyNatsLink = await startTcpProxy({ port: port(nats.url) });
+  proxyBus = await connectBus({ servers: `nats://127.0.0.1:${proxyNatsLink.port}`, reconnectWaitMs: 200, name: 'session-store-proxy@web1', auth: { user: proxyUser.user, pass: proxyUser.password } });
   r1 = await startRedis();
   r2 = await startRedis({ args: ['--replicaof', '127.0.0.1', String(port(r1.url))] });
   const m = new Redis({ port: port(r1.url) });
@@ -107,6 +111,7 @@ afterAll(async () => {
   for (const p of proxies) await p.close();
   await monitor?.dispose();
   await proxyBus?.close();
+  await proxyNatsLink?.close();
   await bus?.close();
   await nats?.dispose();
   await r1?.dispose();
@@ -248,4 +253,29 @@ describe('session-store proxy following the replication-monitor', () => {
       n2.disconnect();
     }
   }, 120_000);
+
+  it('a promotion reported while the proxies\' NATS link was away is taken from the status bucket when it is back', async () => {
+    const [p1, p2] = [port(r1.url), port(r2.url)];
+    await eventually('every proxy on r2', () => following.every((p) => p.pool.master?.port === p2 && p.pool.connected), 30_000);
+    await proxyNatsLink.cut();
+    await eventually('the proxies\' bus is disconnected', () => proxyBus.state === 'disconnected', 30_000);
+    const n1 = new Redis({ port: p1 });
+    const n2 = new Redis({ port: p2 });
+    try {
+      // Back to r1: its event is published while nobody on the proxies' side listens.
+      await n1.call('REPLICAOF', 'NO', 'ONE');
+      await n2.call('REPLICAOF', '127.0.0.1', String(p1));
+      const status = await openStore(bus, statusBucket);
+      await eventually('the monitor reported r1 as primary', async () => {
+        const entries = [...(await status.readAll()).entries.values()];
+        return entries.some((e) => e.value.type === 'replication' && e.value.data.node === 'r1' && e.value.data.role === 'primary');
+      }, 30_000);
+      expect(following.some((p) => p.pool.master?.port === p1)).toBe(false);
+      await proxyNatsLink.restore();
+      await eventually('every proxy back on r1', () => following.every((p) => p.pool.master?.port === p1 && p.pool.connected), 60_000);
+    } finally {
+      n1.disconnect();
+      n2.disconnect();
+    }
+  }, 150_000);
 });
