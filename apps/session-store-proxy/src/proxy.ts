@@ -135,6 +135,7 @@ export class SessionProxy {
   /** INFO / PROXY STATUS: about the proxy, never the upstream server. */
   statusText(): string {
     const m = this.opts.pool.master;
+    const r = this.opts.pool.replication;
     return [
       '# Proxy',
       'proxy:fulcrum-session-store-proxy',
@@ -142,7 +143,10 @@ export class SessionProxy {
       `connected_clients:${this.sessions.size}`,
       `total_commands_processed:${this.totalCommands}`,
       `upstream_state:${this.opts.pool.connected ? 'up' : 'down'}`,
+      `upstream_mode:${this.opts.pool.mode}`,
       `upstream_master:${m ? `${m.address}:${m.port}` : ''}`,
+      // Replication mode: the cluster followed and the node its monitor names (empty while none is known).
+      ...(r ? [`upstream_replication_cluster:${r.clusterId}`, `upstream_master_node:${r.node ?? ''}`] : []),
       `upstream_failovers:${this.opts.pool.failovers}`,
       `upstream_last_error:${(this.opts.pool.lastError ?? '').replace(/\s+/g, ' ')}`,
       `durable:${this.opts.durable ? 1 : 0}`,

@@ -186,6 +186,7 @@ describe('session-store proxy following the replication-monitor', () => {
     const client = new Redis({ port: early.port, maxRetriesPerRequest: 0 });
     try {
       // The cluster's configured primary (r1) is not taken on trust: the monitor has not spoken yet.
+      await eventually('the cluster object read', () => /has not reported a primary/.test(early.pool.lastError ?? ''), 30_000);
       await expect(client.get('k')).rejects.toThrow(
         /^TRYAGAIN no upstream master within 1000 ms \(no master known: the replication-monitor has not reported a primary of cluster "sessions" yet\); retry$/,
       );
@@ -243,7 +244,10 @@ describe('session-store proxy following the replication-monitor', () => {
       // A write after the switch lands on the new master; the old one, now its replica, refuses writes.
       const c = new Redis({ port: proxy.port, maxRetriesPerRequest: 0 });
       await c.set('after-switch', 'on-r2');
+      const status = String(await c.call('PROXY', 'STATUS'));
       c.disconnect();
+      expect(status).toMatch(/upstream_mode:replication\r\n/);
+      expect(status).toMatch(new RegExp(`upstream_master:127.0.0.1:${p2}\r\nupstream_replication_cluster:sessions\r\nupstream_master_node:r2\r\n`));
       expect(await n2.get('after-switch')).toBe('on-r2');
       await expect(n1.set('direct', 'x')).rejects.toThrow(/READONLY/);
       // The proxies started earlier followed too.

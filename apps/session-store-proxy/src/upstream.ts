@@ -90,6 +90,11 @@ export class UpstreamPool extends EventEmitter {
     void this.connectLoop();
   }
 
+  /** How the master is found: direct, sentinel or replication. */
+  get mode(): SessionUpstream['mode'] {
+    return this.opts.upstream.mode;
+  }
+
   get connected(): boolean {
     return this.shared?.state === 'ready';
   }
