@@ -4,7 +4,7 @@ export { SessionProxy, type ProxyOptions } from './proxy.js';
 export { DEFAULT_LIMITS, RequestParser, RespProtocolError, encode, type ParserLimits, type Reply } from './resp.js';
 export { rewrite, type RewriteContext } from './rewrite.js';
 export { startSessionStoreProxy, type StartedProxy } from './start.js';
-export { UpstreamConfigError, UpstreamPool, type MasterAddress } from './upstream.js';
+export { NoMasterError, UpstreamConfigError, UpstreamPool, type MasterAddress } from './upstream.js';
 export { ReplicationMaster, type ReplicationFeed, type ReplicationReport, type ReplicationSink } from './replication-master.js';
 export { BusReplicationFeed } from './replication-feed.js';
 export { ReplyScanner, RespReplyError, type ScannerLimits } from './reply-scanner.js';

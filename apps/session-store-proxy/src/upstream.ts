@@ -23,6 +23,11 @@ export interface UpstreamOptions {
   replicationFeed?: ReplicationFeed | undefined;
 }
 
+/** No master to connect to now (the sentinels or the replication-monitor name none); the loop tries again. */
+export class NoMasterError extends Error {
+  override readonly name = 'NoMasterError';
+}
+
 /** The pool cannot work with the options it was given. */
 export class UpstreamConfigError extends Error {
   override readonly name = 'UpstreamConfigError';
@@ -214,7 +219,7 @@ export class UpstreamPool extends EventEmitter {
     if (u.mode === 'replication') {
       const r = this.replication as ReplicationMaster;
       const m = r.master;
-      if (m === null) throw new Error(`no master known: ${r.waitingFor ?? 'waiting for the replication-monitor'}`);
+      if (m === null) throw new NoMasterError(`no master known: ${r.waitingFor ?? 'waiting for the replication-monitor'}`);
       return m;
     }
     const failures: string[] = [];
@@ -230,7 +235,7 @@ export class UpstreamPool extends EventEmitter {
         failures.push(`sentinel ${i + 1}: ${(e as Error).message}`);
       }
     }
-    throw new Error(`no sentinel named the master: ${failures.join('; ')}`);
+    throw new NoMasterError(`no sentinel named the master: ${failures.join('; ')}`);
   }
 
   private watchSentinels(u: Extract<SessionUpstream, { mode: 'sentinel' }>): void {
