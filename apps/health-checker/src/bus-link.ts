@@ -1,13 +1,10 @@
-import { followDesiredState, openStore } from '@fulcrum/bus';
-import type { Bus, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
+import { followDesiredState, StatusPublisher } from '@fulcrum/bus';
+import type { Bus, GenerationBatch, GenerationWatch } from '@fulcrum/bus';
 import type { Logger } from '@fulcrum/runtime';
-import { EVENT_SUBJECTS, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
-import type { DesiredObject, EventOf, FulcrumEvent, VirtualService } from '@fulcrum/schemas';
+import { makeEvent, statusKey } from '@fulcrum/schemas';
+import type { DesiredObject, VirtualService } from '@fulcrum/schemas';
 import type { Endpoint } from './checks/index.js';
 import type { HealthReport } from './engine/engine.js';
-
-/** Status entries are re-put this often so that they outlive the bucket's TTL while the checker runs. */
-export const STATUS_REFRESH_MS = 30_000;
 
 export interface HealthLinkOptions {
   host: string;
@@ -27,15 +24,19 @@ export interface HealthLinkOptions {
  * checked), and the virtual services of the desired state (generation by generation).
  */
 export class HealthLink {
-  private bus: Bus | null = null;
-  private status: Store<FulcrumEvent> | null = null;
-  private readonly latest = new Map<string, EventOf<'health'>>();
-  private refresh: NodeJS.Timeout | null = null;
+  private readonly status: StatusPublisher<'health'>;
   private watch: GenerationWatch<DesiredObject> | null = null;
   private readonly desired = new Map<string, VirtualService>();
   private closed = false;
 
-  constructor(private readonly opts: HealthLinkOptions) {}
+  constructor(private readonly opts: HealthLinkOptions) {
+    this.status = new StatusPublisher('health', {
+      host: opts.host,
+      logger: opts.logger,
+      withoutBucket: 'health only as events',
+      ...(opts.refreshMs !== undefined ? { refreshMs: opts.refreshMs } : {}),
+    });
+  }
 
   /** Hands the configured services to the engine; call once before attach. */
   start(): void {
@@ -45,40 +46,24 @@ export class HealthLink {
   /** Uses a connected bus: publishes what is known, and follows the desired state in the background. */
   async attach(bus: Bus): Promise<void> {
     if (this.closed) return;
-    this.bus = bus;
-    this.status = await openStore(bus, statusBucket).catch((err: unknown) => {
-      this.opts.logger.warn({ err }, 'no status bucket: health only as events');
-      return null;
-    });
-    this.putAll();
-    this.refresh = setInterval(() => this.putAll(), this.opts.refreshMs ?? STATUS_REFRESH_MS);
+    await this.status.attach(bus);
     if (this.opts.followDesired) await this.followDesired(bus);
   }
 
   report(data: HealthReport): void {
-    const event = makeEvent('health', { service: 'health-checker', host: this.opts.host }, data);
-    this.latest.set(statusKeyOf(event), event);
     const log = data.state === 'down' ? this.opts.logger.warn.bind(this.opts.logger) : this.opts.logger.info.bind(this.opts.logger);
     log({ virtualService: data.virtualService, realServer: data.realServer, state: data.state, previous: data.previous }, data.reason);
-    if (this.bus?.state !== 'connected') return;
-    try {
-      this.bus.publish(EVENT_SUBJECTS.health, { host: this.opts.host }, event);
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'health event not published');
-    }
-    void this.put(event);
+    this.status.publish(makeEvent('health', { service: 'health-checker', host: this.opts.host }, data));
   }
 
   /** A real server no longer checked: its status entry goes, so nobody acts on a stale state. */
   removed(virtualService: string, realServer: Endpoint): void {
-    const key = statusKey('health', this.opts.host, virtualService, realServer.address, String(realServer.port));
-    if (!this.latest.delete(key)) return;
-    this.status?.delete(key).catch((err: unknown) => this.opts.logger.debug({ err, key }, 'status entry not deleted'));
+    this.status.forget(statusKey('health', this.opts.host, virtualService, realServer.address, String(realServer.port)));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.refresh) clearInterval(this.refresh);
+    this.status.close();
     this.watch?.stop();
   }
 
@@ -86,19 +71,6 @@ export class HealthLink {
     const out = [...this.desired.values()];
     for (const vs of this.opts.configServices) if (!this.desired.has(vs.id)) out.push(vs);
     return out;
-  }
-
-  private putAll(): void {
-    for (const e of this.latest.values()) void this.put(e);
-  }
-
-  private async put(event: EventOf<'health'>): Promise<void> {
-    if (!this.status) return;
-    try {
-      await this.status.put(statusKeyOf(event), event);
-    } catch (err) {
-      this.opts.logger.debug({ err }, 'status not stored');
-    }
   }
 
   /** The desired state generation by generation: the services of a commit change together, never half. */

@@ -3,6 +3,6 @@ export type { EngineObserver, EngineOptions, HealthReport, RoundRunner } from '.
 export { serverTargets, serverKey, type PlannedCheck, type ServerTarget, type TargetProblem } from './engine/targets.js';
 export { HealthMetrics } from './engine/metrics.js';
 export { systemClock, type Clock } from './engine/clock.js';
-export { HealthLink, STATUS_REFRESH_MS, type HealthLinkOptions } from './bus-link.js';
+export { HealthLink, type HealthLinkOptions } from './bus-link.js';
 export { configSchema, STATUS_PORT, type HealthCheckerConfig } from './config.js';
 export * from './checks/index.js';

@@ -1,13 +1,11 @@
-import { followDesiredState, openStore } from '@fulcrum/bus';
-import type { Bus, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
+import { followDesiredState, StatusPublisher } from '@fulcrum/bus';
+import type { Bus, GenerationBatch, GenerationWatch } from '@fulcrum/bus';
 import type { Logger } from '@fulcrum/runtime';
-import { EVENT_SUBJECTS, desiredKeyFilter, makeEvent, statusBucket, statusKey, statusKeyOf } from '@fulcrum/schemas';
-import type { DesiredObject, EventOf, FulcrumEvent, ReplicationCluster } from '@fulcrum/schemas';
+import { desiredKeyFilter, makeEvent, statusKey } from '@fulcrum/schemas';
+import type { DesiredObject, EventOf, ReplicationCluster } from '@fulcrum/schemas';
 import type { NodeHealth } from './monitor/assess.js';
 import type { HealthChange } from './monitor/cluster-monitor.js';
 
-/** Status entries are re-put this often, so they outlive the bucket's TTL while the monitor runs. */
-export const STATUS_REFRESH_MS = 30_000;
 const MESSAGE_MAX = 500;
 
 /** The replication event of a node's health; the message says why, and names a primary change first. */
@@ -42,15 +40,19 @@ export interface ReplicationLinkOptions {
  * replication clusters of the desired state that name this host in monitorHosts.
  */
 export class ReplicationLink {
-  private bus: Bus | null = null;
-  private status: Store<FulcrumEvent> | null = null;
-  private readonly latest = new Map<string, EventOf<'replication'>>();
-  private refresh: NodeJS.Timeout | null = null;
+  private readonly status: StatusPublisher<'replication'>;
   private watch: GenerationWatch<DesiredObject> | null = null;
   private readonly desired = new Map<string, ReplicationCluster>();
   private closed = false;
 
-  constructor(private readonly opts: ReplicationLinkOptions) {}
+  constructor(private readonly opts: ReplicationLinkOptions) {
+    this.status = new StatusPublisher('replication', {
+      host: opts.host,
+      logger: opts.logger,
+      withoutBucket: 'replication only as events',
+      ...(opts.refreshMs !== undefined ? { refreshMs: opts.refreshMs } : {}),
+    });
+  }
 
   start(): void {
     this.opts.onClusters(this.clusters());
@@ -58,72 +60,40 @@ export class ReplicationLink {
 
   async attach(bus: Bus): Promise<void> {
     if (this.closed) return;
-    this.bus = bus;
-    this.status = await openStore(bus, statusBucket).catch((err: unknown) => {
-      this.opts.logger.warn({ err }, 'no status bucket: replication only as events');
-      return null;
-    });
-    for (const e of this.latest.values()) this.publish(e);
-    this.refresh = setInterval(() => {
-      for (const e of this.latest.values()) void this.put(e);
-    }, this.opts.refreshMs ?? STATUS_REFRESH_MS);
+    // Changes seen before NATS answered are announced late rather than never.
+    await this.status.attach(bus, { republish: true });
     if (this.opts.followDesired) await this.followDesired(bus);
   }
 
   /** A change of health: logged, published, stored. */
   changed(c: HealthChange): void {
     const data = replicationEventData(c.cluster, c.health, c.primaryWas);
-    const event = this.remember(data);
+    const event = this.event(data);
     const level = c.health.state === 'ok' ? 'info' : 'warn';
     this.opts.logger[level]({ cluster: c.cluster, node: c.health.node, role: c.health.role, state: c.health.state, previous: c.previous?.state ?? null, lagSeconds: c.health.lagSeconds }, data.message ?? '');
-    this.publish(event);
+    this.status.publish(event);
   }
 
   /** The current figures of a node without a change of health: kept for the next status refresh. */
   current(cluster: string, h: NodeHealth): void {
     const key = statusKey('replication', this.opts.host, cluster, h.node);
-    const prev = this.latest.get(key);
+    const prev = this.status.get(key);
     // Keep the message of the change (it may name a primary change) but the current lag.
-    this.remember({ ...replicationEventData(cluster, h), ...(prev?.data.message !== undefined && prev.data.state === h.state ? { message: prev.data.message } : {}) });
+    this.status.remember(this.event({ ...replicationEventData(cluster, h), ...(prev?.data.message !== undefined && prev.data.state === h.state ? { message: prev.data.message } : {}) }));
   }
 
   removed(cluster: ReplicationCluster): void {
-    for (const n of cluster.nodes) {
-      const key = statusKey('replication', this.opts.host, cluster.id, n.name);
-      if (!this.latest.delete(key)) continue;
-      this.status?.delete(key).catch((err: unknown) => this.opts.logger.debug({ err, key }, 'status entry not deleted'));
-    }
+    for (const n of cluster.nodes) this.status.forget(statusKey('replication', this.opts.host, cluster.id, n.name));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.refresh) clearInterval(this.refresh);
+    this.status.close();
     this.watch?.stop();
   }
 
-  private remember(data: EventOf<'replication'>['data']): EventOf<'replication'> {
-    const event = makeEvent('replication', { service: 'replication-monitor', host: this.opts.host }, data);
-    this.latest.set(statusKeyOf(event), event);
-    return event;
-  }
-
-  private publish(event: EventOf<'replication'>): void {
-    if (this.bus?.state !== 'connected') return;
-    try {
-      this.bus.publish(EVENT_SUBJECTS.replication, { host: this.opts.host }, event);
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'replication event not published');
-    }
-    void this.put(event);
-  }
-
-  private async put(event: EventOf<'replication'>): Promise<void> {
-    if (!this.status) return;
-    try {
-      await this.status.put(statusKeyOf(event), event);
-    } catch (err) {
-      this.opts.logger.debug({ err }, 'status not stored');
-    }
+  private event(data: EventOf<'replication'>['data']): EventOf<'replication'> {
+    return makeEvent('replication', { service: 'replication-monitor', host: this.opts.host }, data);
   }
 
   private clusters(): ReplicationCluster[] {

@@ -1,21 +1,16 @@
-import { followDesiredState, openStore } from '@fulcrum/bus';
-import type { Bus, Store } from '@fulcrum/bus';
+import { followDesiredState, StatusPublisher } from '@fulcrum/bus';
+import type { Bus } from '@fulcrum/bus';
 import { connectServiceBusInBackground } from '@fulcrum/runtime';
 import type { BackgroundBus, Service } from '@fulcrum/runtime';
 import {
   EVENT_SUBJECTS,
   makeEvent,
   setSyncDaemon,
-  statusBucket,
-  statusKey,
   vrrpFailover,
 } from '@fulcrum/schemas';
-import type { DesiredObject, EventOf, FulcrumEvent, VirtualService, VrrpInstance } from '@fulcrum/schemas';
+import type { DesiredObject, VirtualService, VrrpInstance } from '@fulcrum/schemas';
 import type { VrrpAgent, VrrpStateData } from './agent/agent.js';
 import type { VrrpAgentConfig } from './config.js';
-
-/** Status entries are re-put this often so they outlive the bucket's TTL while the agent runs. */
-const STATUS_REFRESH_MS = 30_000;
 
 /**
  * The agent's side of NATS, all optional: the agent runs its inline instances without it. Connects
@@ -26,9 +21,7 @@ const STATUS_REFRESH_MS = 30_000;
 export class BusLink {
   private bus: Bus | null = null;
   private background: BackgroundBus | null = null;
-  private status: Store<FulcrumEvent> | null = null;
-  private readonly latest = new Map<string, EventOf<'vrrp-state'>>();
-  private refresh: NodeJS.Timeout | null = null;
+  private readonly status: StatusPublisher<'vrrp-state'>;
   private stopWatch: (() => void) | null = null;
   private syncRole: 'master' | 'backup' | null = null;
   private closed = false;
@@ -36,7 +29,9 @@ export class BusLink {
   constructor(
     private readonly svc: Service<VrrpAgentConfig>,
     private readonly agent: VrrpAgent,
-  ) {}
+  ) {
+    this.status = new StatusPublisher('vrrp-state', { host: svc.config.host, logger: svc.logger, withoutBucket: 'state only as events' });
+  }
 
   private get cfg(): VrrpAgentConfig {
     return this.svc.config;
@@ -59,22 +54,13 @@ export class BusLink {
 
   private detach(): void {
     this.closed = true;
-    if (this.refresh) clearInterval(this.refresh);
+    this.status.close();
     this.stopWatch?.();
   }
 
   /** Every transition: an event now if connected, and the status entry (re-put on connect). */
   onState(data: VrrpStateData): void {
-    const event = makeEvent('vrrp-state', { service: 'vrrp-agent', host: this.cfg.host }, data);
-    this.latest.set(data.instance, event);
-    if (this.bus?.state === 'connected') {
-      try {
-        this.bus.publish(EVENT_SUBJECTS['vrrp-state'], { host: this.cfg.host }, event);
-      } catch (err) {
-        this.svc.logger.warn({ err }, 'vrrp-state event not published');
-      }
-      void this.putStatus(event);
-    }
+    this.status.publish(makeEvent('vrrp-state', { service: 'vrrp-agent', host: this.cfg.host }, data));
     if (this.cfg.ipvsSync?.instance === data.instance) {
       this.syncRole = data.state === 'master' ? 'master' : 'backup';
       void this.requestSyncRole(data.reason);
@@ -86,14 +72,7 @@ export class BusLink {
     if (this.closed) return void (await bus.close());
     this.bus = bus;
     const host = this.cfg.host;
-    this.status = await openStore(bus, statusBucket).catch((err: unknown) => {
-      this.svc.logger.warn({ err }, 'no status bucket: state only as events');
-      return null;
-    });
-    for (const e of this.latest.values()) void this.putStatus(e);
-    this.refresh = setInterval(() => {
-      for (const e of this.latest.values()) void this.putStatus(e);
-    }, STATUS_REFRESH_MS);
+    await this.status.attach(bus);
     bus.subscribe(EVENT_SUBJECTS.health, { host }, (event) => this.agent.onHealth(event.data));
     bus.serve(vrrpFailover, { host }, (req) => this.agent.failover(req.instance, req.reason));
     if (this.syncRole) void this.requestSyncRole('bus connected');
@@ -110,15 +89,6 @@ export class BusLink {
         this.svc.logger.warn({ err }, 'cannot follow the desired state; retrying in 5 s');
       }
       await new Promise((r) => setTimeout(r, 5000).unref());
-    }
-  }
-
-  private async putStatus(event: EventOf<'vrrp-state'>): Promise<void> {
-    if (!this.status) return;
-    try {
-      await this.status.put(statusKey('vrrp-state', this.cfg.host, event.data.instance), event);
-    } catch (err) {
-      this.svc.logger.debug({ err }, 'status not stored');
     }
   }
 

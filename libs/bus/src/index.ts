@@ -14,6 +14,8 @@ export { openStore } from './store.js';
 export { watchGenerations } from './generations.js';
 export type { BatchRelease, GenerationBatch, GenerationWatch, GenerationWatchOptions } from './generations.js';
 export { followDesiredState } from './follow-desired.js';
+export { STATUS_REFRESH_MS, StatusPublisher } from './status-publisher.js';
+export type { StatusPublisherOptions } from './status-publisher.js';
 export type { FollowDesiredOptions } from './follow-desired.js';
 export {
   COMMITS_BUCKET,
