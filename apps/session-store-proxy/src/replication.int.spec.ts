@@ -1,7 +1,7 @@
 // Replication mode end to end: a real NATS with JetStream, a Redis master and replica, the real
 // replication-monitor (its bin, as a process) and proxies that follow the master it reports. The replica is
 // promoted by hand (REPLICAOF NO ONE, the old master REPLICAOF the new one) during a bounded write loop.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, connectBus, openStore } from '@fulcrum/bus';
@@ -18,25 +18,19 @@ const MONITOR_BIN = fileURLToPath(new URL('../../replication-monitor/bin/replica
 const port = (url: string) => Number(new URL(url).port);
 const upstream = { mode: 'replication' as const, replicationCluster: 'sessions' };
 
-// The proxies connect as the session-store-proxy user with the permissions deploy/nats/accounts.conf gives it,
-// so a permission replication mode needs and the deployment lacks fails here.
-const KV_READ = (b: string) => [
-  `$JS.API.STREAM.INFO.KV_${b}`, `$JS.API.STREAM.MSG.GET.KV_${b}`, `$JS.API.DIRECT.GET.KV_${b}.>`,
-  `$JS.API.CONSUMER.*.KV_${b}`, `$JS.API.CONSUMER.*.KV_${b}.>`, `$JS.API.CONSUMER.MSG.NEXT.KV_${b}.>`, `$JS.FC.KV_${b}.>`,
-];
-const proxyUser = {
-  user: 'session-store-proxy',
-  password: 'spec-proxy-password',
-  publish: [
-    '$JS.API.INFO',
-    ...KV_READ('fulcrum-desired'),
-    ...KV_READ('fulcrum-commits'),
-    ...KV_READ('fulcrum-status'),
-    '$JS.API.STREAM.CREATE.KV_fulcrum-status', '$KV.fulcrum-status.>',
-    'fulcrum.evt.session-store.*', 'fulcrum.evt.heartbeat.*',
-  ],
-  subscribe: ['_INBOX.>', 'fulcrum.evt.replication.*'],
-};
+// The proxies connect as the session-store-proxy user with the permissions deploy/nats/accounts.conf gives it
+// (read from the file), so a permission replication mode needs and the deployment lacks fails here.
+function deployedPermissions(user: string): { publish: string[]; subscribe: string[] } {
+  const conf = readFileSync(fileURLToPath(new URL('../../../deploy/nats/accounts.conf', import.meta.url)), 'utf8').replace(/#.*$/gm, '');
+  const block = conf.slice(conf.indexOf(`user: ${user},`));
+  const allow = (verb: string) => {
+    const m = new RegExp(`${verb}:\\s*\\{\\s*allow:\\s*\\[([^\\]]*)\\]`).exec(block);
+    if (!m) throw new Error(`deploy/nats/accounts.conf: no ${verb} allow list for ${user}`);
+    return [...(m[1] as string).matchAll(/"([^"]+)"/g)].map((x) => x[1] as string);
+  };
+  return { publish: allow('publish'), subscribe: allow('subscribe') };
+}
+const proxyUser = { user: 'session-store-proxy', password: 'spec-proxy-password', ...deployedPermissions('session-store-proxy') };
 const admin = { user: 'spec', password: 'spec-admin-password' };
 let proxyBus: Bus;
 /** The proxies' NATS link goes through this, so a test can take it away while the monitor's stays. */
