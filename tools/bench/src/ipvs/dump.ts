@@ -5,12 +5,12 @@
 //
 // Each size is loaded once with ipvsadm-restore; then every repetition times ipvsadm -Ln (the
 // process, its listing thrown away) and one dump() per `--sockets` setting (destination dumps in flight).
-import { execFileSync, spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { NetlinkIpvs } from '@fulcrum/netlink';
 import type { Cell } from '../table.js';
 import { formatTable, median } from '../table.js';
+import { log, parseSizes, prepareLabKernel, restoreText, seconds, services, sh } from './fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,34 +24,16 @@ if (process.env.FULCRUM_LAB !== '1') {
   process.exit(2);
 }
 const reps = Number(values.reps);
-const sizes = (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = parseSizes(values.sizes as string);
 const socketCounts = (values.sockets as string).split(',').map(Number);
 
-const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, timeout: 600_000, maxBuffer: 1 << 28 });
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-
-sh('modprobe', ['ip_vs', 'ip_vs_wrr', 'dummy']);
-spawnSync('ip', ['link', 'add', 'bench0', 'type', 'dummy']);
-sh('ip', ['link', 'set', 'bench0', 'up']);
-spawnSync('ip', ['addr', 'add', '10.255.255.1/32', 'dev', 'bench0']);
-spawnSync('ip', ['route', 'add', 'default', 'dev', 'bench0']);
-
-const addr = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-function restoreText(count: number, dests: number): string {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    out.push(`-A -t ${addr(1, i)}:80 -s wrr`);
-    for (let j = 0; j < dests; j++) out.push(`-a -t ${addr(1, i)}:80 -r ${addr(100, j * 7919 + i)}:80 -g -w ${1 + ((i + j) % 5)}`);
-  }
-  return `${out.join('\n')}\n`;
-}
+prepareLabKernel();
 
 const rows: Cell[][] = [];
 for (const [count, dests] of sizes) {
   const label = `${count.toLocaleString('en')} x ${dests}`;
   sh('ipvsadm', ['-C']);
-  sh('ipvsadm-restore', [], restoreText(count, dests));
+  sh('ipvsadm-restore', [], restoreText(services(count, dests)));
   const ipvsadm: number[] = [];
   const agent = new Map<number, number[]>(socketCounts.map((n) => [n, []]));
   for (let r = 0; r < reps; r++) {

@@ -9,11 +9,10 @@
 import { parseArgs } from 'node:util';
 import { Reconciler } from '@fulcrum/ipvs-agent';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
-import type { VirtualService } from '@fulcrum/schemas';
-import { virtualService } from '@fulcrum/schemas';
 import { memoryLogger } from '@fulcrum/testing';
 import type { Cell } from '../table.js';
 import { formatTable, median } from '../table.js';
+import { parseSizes, services } from './fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,29 +21,13 @@ const { values } = parseArgs({
   },
 });
 const reps = Number(values.reps);
-const sizes = (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = parseSizes(values.sizes as string);
 // CPU time of this process, not wall time: the work is all here, and a crowded host would otherwise decide the figures.
 const cpu = () => process.cpuUsage();
 const ms = (t0: NodeJS.CpuUsage) => {
   const d = process.cpuUsage(t0);
   return (d.user + d.system) / 1000;
 };
-const addr = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-
-/** The same shape as the lab benchmark (run.ts). */
-function services(count: number, dests: number): VirtualService[] {
-  return Array.from({ length: count }, (_, i) =>
-    virtualService.parse({
-      kind: 'virtual-service',
-      id: `s${i}`,
-      match: { kind: 'address', protocol: 'tcp', address: addr(1, i), port: 80 },
-      scheduler: 'wrr',
-      forwarding: 'dr',
-      realServers: Array.from({ length: dests }, (_, j) => ({ address: addr(100, j * 7919 + i), port: 80, weight: 1 + ((i + j) % 5) })),
-    }),
-  );
-}
-
 const rows: Cell[][] = [];
 for (const [count, dests] of sizes) {
   const label = `${count.toLocaleString('en')} x ${dests}`;

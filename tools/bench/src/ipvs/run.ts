@@ -2,21 +2,20 @@
 // with ipvsadm-restore and with ipvs-agent (the director's reconcile pass on the real kernel), one
 // weight change in the 50,000-destination table from the KV write to the kernel, and a no-op
 // reconcile. Every timing is taken in the same VM run; the guest is slow, so only ratios matter.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectBus, openStore } from '@fulcrum/bus';
-import { formatIpvsadmSave } from '@fulcrum/formats';
-import { Reconciler, attachDirector, effectiveTable, noOverlays, toTable } from '@fulcrum/ipvs-agent';
+import { Reconciler, attachDirector } from '@fulcrum/ipvs-agent';
 import { CountingIpvs } from '@fulcrum/ipvs-agent/testing';
 import { NetlinkIpvs } from '@fulcrum/netlink';
 import type { VirtualService } from '@fulcrum/schemas';
-import { desiredBucket, desiredKey, virtualService } from '@fulcrum/schemas';
+import { desiredBucket, desiredKey } from '@fulcrum/schemas';
 import { memoryLogger, startNats } from '@fulcrum/testing';
 import type { Cell } from '../table.js';
 import { formatTable, median } from '../table.js';
+import { addr, log, parseSizes, prepareLabKernel, restoreText, seconds, services, sh } from './fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,38 +25,14 @@ const { values } = parseArgs({
   },
 });
 const reps = Number(values.reps);
-const sizes = values.sizes === 'none' ? [] : (values.sizes as string).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const sizes = values.sizes === 'none' ? [] : parseSizes(values.sizes as string);
 
 if (process.env.FULCRUM_LAB !== '1') {
   process.stderr.write('bench ipvs: run me inside the lab (npm run bench -- ipvs)\n');
   process.exit(2);
 }
 
-const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, timeout: 600_000, maxBuffer: 1 << 28 });
-const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-
-sh('modprobe', ['ip_vs', 'ip_vs_wrr', 'dummy']);
-// Destinations must be routable: a dummy link with a default route in the guest's namespace.
-spawnSync('ip', ['link', 'add', 'bench0', 'type', 'dummy']);
-sh('ip', ['link', 'set', 'bench0', 'up']);
-spawnSync('ip', ['addr', 'add', '10.255.255.1/32', 'dev', 'bench0']);
-spawnSync('ip', ['route', 'add', 'default', 'dev', 'bench0']);
-
-const addr = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-
-function services(count: number, dests: number): VirtualService[] {
-  return Array.from({ length: count }, (_, i) =>
-    virtualService.parse({
-      kind: 'virtual-service',
-      id: `s${i}`,
-      match: { kind: 'address', protocol: 'tcp', address: addr(1, i), port: 80 },
-      scheduler: 'wrr',
-      forwarding: 'dr',
-      realServers: Array.from({ length: dests }, (_, j) => ({ address: addr(100, j * 7919 + i), port: 80, weight: 1 + ((i + j) % 5) })),
-    }),
-  );
-}
+prepareLabKernel();
 
 const flush = () => sh('ipvsadm', ['-C']);
 const logger = memoryLogger('warn').logger;
@@ -74,7 +49,7 @@ const results: Record<string, unknown> = { kernel: release(), reps, time: new Da
 for (const [count, dests] of sizes) {
   const label = `${count.toLocaleString('en')} x ${dests}`;
   const desired = services(count, dests);
-  const text = formatIpvsadmSave(toTable(effectiveTable(desired, noOverlays()).table));
+  const text = restoreText(desired);
   const restore: number[] = [];
   const agent: number[] = [];
   for (let r = 0; r < reps; r++) {
