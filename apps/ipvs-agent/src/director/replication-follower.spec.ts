@@ -1,50 +1,16 @@
-import { dumpToTable } from '@fulcrum/netlink';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
-import { makeEvent, replicationCluster, virtualService } from '@fulcrum/schemas';
+import { makeEvent } from '@fulcrum/schemas';
 import type { FulcrumEvent } from '@fulcrum/schemas';
 import { memoryLogger } from '@fulcrum/testing';
 import { describe, expect, it } from 'vitest';
+import { dbCluster, dbPool, replicationEvent, weightsByPort } from '../testing/index.js';
 import { Reconciler } from './reconciler.js';
 import { ReplicationFollower } from './replication-follower.js';
 
 // The follower between the bus and a real Reconciler over the in-memory kernel: what ends up in the table.
 
-const pool = (id: string, port: number) =>
-  virtualService.parse({
-    kind: 'virtual-service',
-    id,
-    match: { kind: 'address', protocol: 'tcp', address: '10.0.0.200', port },
-    forwarding: 'nat',
-    realServers: [
-      { address: '10.0.2.1', port: 3306, weight: 3 },
-      { address: '10.0.2.2', port: 3306, weight: 3 },
-    ],
-  });
-const cluster = replicationCluster.parse({
-  kind: 'replication-cluster',
-  id: 'db',
-  engine: 'mariadb',
-  credentials: { user: 'monitor' },
-  nodes: [
-    { name: 'db1', address: '10.0.2.1', port: 3306, role: 'primary' },
-    { name: 'db2', address: '10.0.2.2', port: 3306, role: 'replica' },
-  ],
-  readPool: { virtualService: 'db-read' },
-  writePool: { virtualService: 'db-write' },
-  monitorHosts: ['data1'],
-});
-const event = (node: string, role: 'primary' | 'replica', state: 'ok' | 'broken', time: string) =>
-  makeEvent(
-    'replication',
-    { service: 'replication-monitor', host: 'data1' },
-    { cluster: 'db', node, role, state, lagSeconds: null, ioRunning: null, sqlRunning: null },
-    { time: new Date(time) },
-  );
-
-/** Weights per service port and real server address. */
-const table = async (k: InMemoryIpvs) =>
-  Object.fromEntries(dumpToTable(await k.dump()).services.map((s) => [s.key.kind === 'addr' ? s.key.port : 0, Object.fromEntries(s.destinations.map((d) => [d.address, d.weight]))]));
-
+const pool = (id: string, port: number) => dbPool(id, port, 3);
+const cluster = dbCluster();
 async function setUp() {
   const kernel = new InMemoryIpvs();
   const reconciler = new Reconciler({ ipvs: kernel, logger: memoryLogger().logger, driftCheckMs: 0, coalesceMs: 1 });
@@ -57,10 +23,10 @@ describe('ReplicationFollower', () => {
   it('status entries recalled at start count before the first pass; only replication entries are read', async () => {
     const { kernel, reconciler, follower } = await setUp();
     const unrelated: FulcrumEvent = makeEvent('heartbeat', { service: 'replication-monitor', host: 'data1' }, { version: '1', startedAt: '2026-11-22T03:00:00Z', ready: true });
-    follower.recall([unrelated, event('db1', 'primary', 'ok', '2026-11-22T03:00:01Z'), event('db2', 'replica', 'broken', '2026-11-22T03:00:01Z')]);
+    follower.recall([unrelated, replicationEvent('db1', 'primary', 'ok', '2026-11-22T03:00:01Z'), replicationEvent('db2', 'replica', 'broken', '2026-11-22T03:00:01Z')]);
     follower.putCluster(cluster);
     await reconciler.setDesired([pool('db-read', 3306), pool('db-write', 3307)], 1);
-    expect(await table(kernel)).toEqual({ 3306: { '10.0.2.1': 3, '10.0.2.2': 0 }, 3307: { '10.0.2.1': 3, '10.0.2.2': 0 } });
+    expect(await weightsByPort(kernel)).toEqual({ 3306: { '10.0.2.1': 3, '10.0.2.2': 0 }, 3307: { '10.0.2.1': 3, '10.0.2.2': 0 } });
     await reconciler.stop();
   });
 
@@ -68,14 +34,14 @@ describe('ReplicationFollower', () => {
     const { kernel, reconciler, follower } = await setUp();
     follower.putCluster(cluster);
     await reconciler.setDesired([pool('db-read', 3306), pool('db-write', 3307)], 1);
-    expect((await table(kernel))[3307]).toEqual({ '10.0.2.1': 3, '10.0.2.2': 0 });
-    follower.report(event('db1', 'replica', 'broken', '2026-11-22T03:00:05Z'));
-    follower.report(event('db2', 'primary', 'ok', '2026-11-22T03:00:05Z'));
+    expect((await weightsByPort(kernel))[3307]).toEqual({ '10.0.2.1': 3, '10.0.2.2': 0 });
+    follower.report(replicationEvent('db1', 'replica', 'broken', '2026-11-22T03:00:05Z'));
+    follower.report(replicationEvent('db2', 'primary', 'ok', '2026-11-22T03:00:05Z'));
     await reconciler.reconcileNow();
-    expect(await table(kernel)).toEqual({ 3306: { '10.0.2.1': 0, '10.0.2.2': 3 }, 3307: { '10.0.2.1': 0, '10.0.2.2': 3 } });
+    expect(await weightsByPort(kernel)).toEqual({ 3306: { '10.0.2.1': 0, '10.0.2.2': 3 }, 3307: { '10.0.2.1': 0, '10.0.2.2': 3 } });
     follower.deleteCluster('db');
     await reconciler.reconcileNow();
-    expect(await table(kernel)).toEqual({ 3306: { '10.0.2.1': 3, '10.0.2.2': 3 }, 3307: { '10.0.2.1': 3, '10.0.2.2': 3 } });
+    expect(await weightsByPort(kernel)).toEqual({ 3306: { '10.0.2.1': 3, '10.0.2.2': 3 }, 3307: { '10.0.2.1': 3, '10.0.2.2': 3 } });
     await reconciler.stop();
   });
 });

@@ -1,12 +1,12 @@
 import { connectBus, openStore } from '@fulcrum/bus';
 import type { Bus } from '@fulcrum/bus';
-import { dumpToTable } from '@fulcrum/netlink';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
-import { EVENT_SUBJECTS, desiredBucket, makeEvent, replicationCluster, statusBucket, statusKeyOf, virtualService } from '@fulcrum/schemas';
+import { EVENT_SUBJECTS, desiredBucket, statusBucket, statusKeyOf } from '@fulcrum/schemas';
 import type { EventOf } from '@fulcrum/schemas';
 import { type NatsServer, eventually, memoryLogger, startNats } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDirector } from '../bus-link.js';
+import { dbCluster, dbPool, replicationEvent, weightsByPort } from '../testing/index.js';
 import { Reconciler } from './reconciler.js';
 
 // ipvs-agent (director) on a real NATS, with replication state published as the replication-monitor does:
@@ -26,33 +26,8 @@ afterAll(async () => {
   await nats?.dispose();
 });
 
-const pool = (id: string, port: number) =>
-  virtualService.parse({
-    kind: 'virtual-service',
-    id,
-    match: { kind: 'address', protocol: 'tcp', address: '10.0.0.200', port },
-    forwarding: 'nat',
-    realServers: [
-      { address: '10.0.2.1', port: 3306, weight: 2 },
-      { address: '10.0.2.2', port: 3306, weight: 2 },
-    ],
-  });
-const cluster = replicationCluster.parse({
-  kind: 'replication-cluster',
-  id: 'db',
-  engine: 'mariadb',
-  credentials: { user: 'monitor' },
-  nodes: [
-    { name: 'db1', address: '10.0.2.1', port: 3306, role: 'primary' },
-    { name: 'db2', address: '10.0.2.2', port: 3306, role: 'replica' },
-  ],
-  readPool: { virtualService: 'db-read' },
-  writePool: { virtualService: 'db-write' },
-  monitorHosts: ['data1'],
-});
-
-const event = (node: string, role: 'primary' | 'replica', state: 'ok' | 'broken' | 'unreachable') =>
-  makeEvent('replication', { service: 'replication-monitor', host: 'data1' }, { cluster: 'db', node, role, state, lagSeconds: null, ioRunning: null, sqlRunning: null });
+const pool = (id: string, port: number) => dbPool(id, port, 2);
+const cluster = dbCluster();
 
 /** What the monitor does with a change: publish it and keep it as the node's status entry. */
 async function publish(e: EventOf<'replication'>): Promise<void> {
@@ -60,20 +35,14 @@ async function publish(e: EventOf<'replication'>): Promise<void> {
   await (await openStore(monitor, statusBucket)).put(statusKeyOf(e), e);
 }
 
-/** `port -> { address: weight }` of the kernel table. */
-const table = async (k: InMemoryIpvs) =>
-  Object.fromEntries(
-    dumpToTable(await k.dump()).services.map((s) => [s.key.kind === 'addr' ? s.key.port : 0, Object.fromEntries(s.destinations.map((d) => [d.address, d.weight]))]),
-  );
-
 describe('ipvs-agent: replication over a real NATS', () => {
   it('an agent started after the monitor published reads the status bucket: its first table already has the broken replica at 0', async () => {
     const desired = await openStore(monitor, desiredBucket);
     await desired.put('vs.db-read', pool('db-read', 3306));
     await desired.put('vs.db-write', pool('db-write', 3307));
     await desired.put('replication.db', cluster);
-    await publish(event('db1', 'primary', 'ok'));
-    await publish(event('db2', 'replica', 'broken'));
+    await publish(replicationEvent('db1', 'primary', 'ok'));
+    await publish(replicationEvent('db2', 'replica', 'broken'));
 
     const kernel = new InMemoryIpvs();
     const reconciler = new Reconciler({ ipvs: kernel, logger: memoryLogger().logger, driftCheckMs: 0, coalesceMs: 5 });
@@ -81,21 +50,21 @@ describe('ipvs-agent: replication over a real NATS', () => {
     const link = await attachDirector({ bus, host: 'director1', logger: memoryLogger().logger, reconciler, ipvs: kernel });
     try {
       // attachDirector returns after the first pass over the full desired state: nothing to wait for.
-      expect(await table(kernel)).toEqual({ 3306: { '10.0.2.1': 2, '10.0.2.2': 0 }, 3307: { '10.0.2.1': 2, '10.0.2.2': 0 } });
+      expect(await weightsByPort(kernel)).toEqual({ 3306: { '10.0.2.1': 2, '10.0.2.2': 0 }, 3307: { '10.0.2.1': 2, '10.0.2.2': 0 } });
 
       // The replica repaired: back in the read pool, still no writes.
-      await publish(event('db2', 'replica', 'ok'));
-      await eventually('db2 back in the read pool', async () => ((await table(kernel))[3306]?.['10.0.2.2'] === 2 ? true : undefined), 10_000);
-      expect((await table(kernel))[3307]).toEqual({ '10.0.2.1': 2, '10.0.2.2': 0 });
+      await publish(replicationEvent('db2', 'replica', 'ok'));
+      await eventually('db2 back in the read pool', async () => ((await weightsByPort(kernel))[3306]?.['10.0.2.2'] === 2 ? true : undefined), 10_000);
+      expect((await weightsByPort(kernel))[3307]).toEqual({ '10.0.2.1': 2, '10.0.2.2': 0 });
 
       // db1 fails and the DBA promotes db2: the monitor's next round says so, and the writes follow.
-      await publish(event('db1', 'replica', 'unreachable'));
-      await publish(event('db2', 'primary', 'ok'));
+      await publish(replicationEvent('db1', 'replica', 'unreachable'));
+      await publish(replicationEvent('db2', 'primary', 'ok'));
       await eventually('the write service points at db2 only', async () => {
-        const t = await table(kernel);
+        const t = await weightsByPort(kernel);
         return t[3307]?.['10.0.2.2'] === 2 && t[3307]?.['10.0.2.1'] === 0 ? t : undefined;
       }, 10_000);
-      expect((await table(kernel))[3306]).toEqual({ '10.0.2.1': 0, '10.0.2.2': 2 });
+      expect((await weightsByPort(kernel))[3306]).toEqual({ '10.0.2.1': 0, '10.0.2.2': 2 });
     } finally {
       link.close();
       await reconciler.stop();
@@ -107,7 +76,7 @@ describe('ipvs-agent: replication over a real NATS', () => {
     await reconciler2.start();
     const link2 = await attachDirector({ bus, host: 'director1', logger: memoryLogger().logger, reconciler: reconciler2, ipvs: kernel2 });
     try {
-      expect(await table(kernel2)).toEqual({ 3306: { '10.0.2.1': 0, '10.0.2.2': 2 }, 3307: { '10.0.2.1': 0, '10.0.2.2': 2 } });
+      expect(await weightsByPort(kernel2)).toEqual({ 3306: { '10.0.2.1': 0, '10.0.2.2': 2 }, 3307: { '10.0.2.1': 0, '10.0.2.2': 2 } });
     } finally {
       link2.close();
       await reconciler2.stop();

@@ -1,24 +1,11 @@
-import { replicationCluster } from '@fulcrum/schemas';
 import type { EventOf } from '@fulcrum/schemas';
 import { describe, expect, it } from 'vitest';
+import { dbCluster } from '../testing/index.js';
 import { ReplicationOverlay } from './replication.js';
 import type { ReplicationReport } from './replication.js';
 
-const cluster = (pools: { read?: boolean; write?: boolean } = { read: true }) =>
-  replicationCluster.parse({
-    kind: 'replication-cluster',
-    id: 'db',
-    engine: 'mariadb',
-    credentials: { user: 'monitor' },
-    nodes: [
-      { name: 'db1', address: '10.0.2.1', port: 3306, role: 'primary' },
-      { name: 'db2', address: '10.0.2.2', port: 3306, role: 'replica' },
-      { name: 'db3', address: '10.0.2.3', port: 3306, role: 'replica' },
-    ],
-    ...(pools.read ? { readPool: { virtualService: 'db-read' } } : {}),
-    ...(pools.write ? { writePool: { virtualService: 'db-write' } } : {}),
-    monitorHosts: ['data1'],
-  });
+/** db1 primary, db2 and db3 replicas; only the read pool unless `pools` says otherwise. */
+const cluster = (pools: { read?: boolean; write?: boolean } = { read: true }) => dbCluster({ nodes: 3, read: pools.read ?? false, write: pools.write ?? false });
 
 type Data = EventOf<'replication'>['data'];
 let clock = Date.parse('2026-11-22T03:00:00Z');
