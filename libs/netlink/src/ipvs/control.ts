@@ -4,6 +4,7 @@ import { createGenericNetlink, genl } from 'netlink';
 import { GenlChannel, NetlinkRequestError } from '../genl-channel.js';
 import type { GenlChannelOptions } from '../genl-channel.js';
 import { inNetns } from '../netns.js';
+import { ApplyBackedIpvs, describeDaemon } from './apply-backed.js';
 import { AttrWriter, Attrs } from './attrs.js';
 import { DumpPipeline } from './dump-pipeline.js';
 import type { DumpedService, IpvsDaemon, IpvsInfo } from './codec.js';
@@ -170,7 +171,7 @@ async function resolveFamily(netns: string | undefined): Promise<number> {
 }
 
 /** IpvsControl on the kernel's IPVS generic-netlink family. Create with `NetlinkIpvs.open()`. */
-export class NetlinkIpvs implements IpvsControl {
+export class NetlinkIpvs extends ApplyBackedIpvs implements IpvsControl {
   private readonly kernel = release();
   private dumper: DumpPipeline | null = null;
   /** dump() calls run one after the other: each socket holds one dump at a time. */
@@ -180,16 +181,13 @@ export class NetlinkIpvs implements IpvsControl {
     private readonly family: number,
     private readonly main: GenlChannel,
     private readonly opts: NetlinkIpvsOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   static async open(opts: NetlinkIpvsOptions = {}): Promise<NetlinkIpvs> {
     const family = await resolveFamily(opts.netns);
     return new NetlinkIpvs(family, new GenlChannel(opts), opts);
-  }
-
-  private async one(op: IpvsOp): Promise<void> {
-    const [r] = await this.apply([op]);
-    if (r && !r.ok) throw r.error;
   }
 
   private async query(opName: IpvsOpName, cmd: number, attrs: Buffer, dump: boolean): Promise<Buffer[]> {
@@ -210,34 +208,6 @@ export class NetlinkIpvs implements IpvsControl {
     });
   }
 
-  addService(service: IpvsService): Promise<void> {
-    return this.one({ op: 'addService', service });
-  }
-  editService(service: IpvsService): Promise<void> {
-    return this.one({ op: 'editService', service });
-  }
-  deleteService(key: IpvsServiceKey): Promise<void> {
-    return this.one({ op: 'deleteService', key });
-  }
-  addDestination(key: IpvsServiceKey, destination: IpvsDestination): Promise<void> {
-    return this.one({ op: 'addDestination', key, destination });
-  }
-  editDestination(key: IpvsServiceKey, destination: IpvsDestination): Promise<void> {
-    return this.one({ op: 'editDestination', key, destination });
-  }
-  deleteDestination(key: IpvsServiceKey, destination: Pick<IpvsDestination, 'address' | 'port'>): Promise<void> {
-    return this.one({ op: 'deleteDestination', key, destination });
-  }
-  zero(key?: IpvsServiceKey): Promise<void> {
-    return this.one(key ? { op: 'zero', key } : { op: 'zero' });
-  }
-  flush(): Promise<void> {
-    return this.one({ op: 'flush' });
-  }
-  setTimeouts(timeouts: IpvsTimeouts): Promise<void> {
-    return this.one({ op: 'setTimeouts', timeouts });
-  }
-
   async getTimeouts(): Promise<IpvsTimeouts> {
     const [reply] = await this.query('getTimeouts', IPVS_CMD.GET_CONFIG, Buffer.alloc(0), false);
     return decodeTimeouts(reply ?? Buffer.alloc(0));
@@ -251,13 +221,13 @@ export class NetlinkIpvs implements IpvsControl {
   async startDaemon(daemon: IpvsDaemon): Promise<void> {
     const w = new AttrWriter();
     writeDaemon(w, daemon);
-    await this.daemonWrite('startDaemon', IPVS_CMD.NEW_DAEMON, w.toBuffer(), `${daemon.state} sync daemon on ${daemon.interface} (syncid ${daemon.syncId})`);
+    await this.daemonWrite('startDaemon', IPVS_CMD.NEW_DAEMON, w.toBuffer(), describeDaemon(daemon));
   }
 
   async stopDaemon(state: IpvsDaemon['state']): Promise<void> {
     const w = new AttrWriter();
     writeDaemonState(w, state);
-    await this.daemonWrite('stopDaemon', IPVS_CMD.DEL_DAEMON, w.toBuffer(), `${state} sync daemon`);
+    await this.daemonWrite('stopDaemon', IPVS_CMD.DEL_DAEMON, w.toBuffer(), describeDaemon({ state }));
   }
 
   private async daemonWrite(op: IpvsOpName, cmd: number, attrs: Buffer, object: string): Promise<void> {

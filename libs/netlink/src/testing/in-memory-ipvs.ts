@@ -6,6 +6,7 @@ import { canonicalDestination, canonicalService, serviceFamily, zeroStats } from
 import type { IpvsControl, IpvsDump, IpvsOp, IpvsOpResult } from '../ipvs/control.js';
 import { ipvsErrorFor } from '../ipvs/control.js';
 import { IpvsError } from '../ipvs/errors.js';
+import { ApplyBackedIpvs, describeDaemon } from '../ipvs/apply-backed.js';
 
 // An IPVS table in memory that answers like ip_vs_ctl.c: EEXIST for a service or destination that
 // is already there, ESRCH for any command on a service that is not, ENOENT for a destination that
@@ -37,7 +38,7 @@ interface Svc {
   dests: Map<string, Dest>;
 }
 
-export class InMemoryIpvs implements IpvsControl {
+export class InMemoryIpvs extends ApplyBackedIpvs implements IpvsControl {
   private readonly services = new Map<string, Svc>();
   private readonly daemons = new Map<IpvsDaemon['state'], IpvsDaemon>();
   private timeouts: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };
@@ -52,6 +53,7 @@ export class InMemoryIpvs implements IpvsControl {
   closed = false;
 
   constructor(opts: InMemoryIpvsOptions = {}) {
+    super();
     this.schedulers = new Set(opts.schedulers ?? KERNEL_6_1_SCHEDULERS);
     this.engines = new Set(opts.persistenceEngines ?? ['sip']);
     this.kernel = opts.kernel ?? '6.1.0-fake';
@@ -170,44 +172,11 @@ export class InMemoryIpvs implements IpvsControl {
     return null;
   }
 
-  private async one(op: IpvsOp): Promise<void> {
-    const errno = this.write(op);
-    if (errno) throw this.errno(op, errno);
-  }
-
   async apply(ops: readonly IpvsOp[]): Promise<IpvsOpResult[]> {
     return ops.map((op) => {
       const errno = this.write(op);
       return errno ? { op, ok: false, error: this.errno(op, errno) } : { op, ok: true };
     });
-  }
-
-  addService(service: IpvsService): Promise<void> {
-    return this.one({ op: 'addService', service });
-  }
-  editService(service: IpvsService): Promise<void> {
-    return this.one({ op: 'editService', service });
-  }
-  deleteService(key: IpvsServiceKey): Promise<void> {
-    return this.one({ op: 'deleteService', key });
-  }
-  addDestination(key: IpvsServiceKey, destination: IpvsDestination): Promise<void> {
-    return this.one({ op: 'addDestination', key, destination });
-  }
-  editDestination(key: IpvsServiceKey, destination: IpvsDestination): Promise<void> {
-    return this.one({ op: 'editDestination', key, destination });
-  }
-  deleteDestination(key: IpvsServiceKey, destination: Pick<IpvsDestination, 'address' | 'port'>): Promise<void> {
-    return this.one({ op: 'deleteDestination', key, destination });
-  }
-  zero(key?: IpvsServiceKey): Promise<void> {
-    return this.one(key ? { op: 'zero', key } : { op: 'zero' });
-  }
-  flush(): Promise<void> {
-    return this.one({ op: 'flush' });
-  }
-  setTimeouts(timeouts: IpvsTimeouts): Promise<void> {
-    return this.one({ op: 'setTimeouts', timeouts });
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {
@@ -223,14 +192,14 @@ export class InMemoryIpvs implements IpvsControl {
   async startDaemon(daemon: IpvsDaemon): Promise<void> {
     this.daemonWrites += 1;
     if (this.daemons.has(daemon.state)) {
-      throw new IpvsError('EEXIST', 'startDaemon', `${daemon.state} sync daemon on ${daemon.interface} (syncid ${daemon.syncId})`);
+      throw new IpvsError('EEXIST', 'startDaemon', describeDaemon(daemon));
     }
     this.daemons.set(daemon.state, { ...daemon });
   }
 
   async stopDaemon(state: IpvsDaemon['state']): Promise<void> {
     this.daemonWrites += 1;
-    if (!this.daemons.delete(state)) throw new IpvsError('ESRCH', 'stopDaemon', `${state} sync daemon`);
+    if (!this.daemons.delete(state)) throw new IpvsError('ESRCH', 'stopDaemon', describeDaemon({ state }));
   }
 
   /** Daemon starts and stops (kept apart from table writes). */
