@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import { ipToBytes } from '../ip.js';
 import { inNetns } from '../netns.js';
 import { RawSocketError, lastError } from './errors.js';
-import { interfaceIndex, setOpt, setReceiveTimeout } from './sockopt.js';
+import { setOpt } from './sockopt.js';
+import { IPPROTO_VRRP, MAX_PACKET, RawVrrpSocketBase, openRawVrrp } from './vrrp-socket-base.js';
 import { openIpv6 } from './vrrp-socket6.js';
 import {
   AF_INET,
@@ -15,10 +16,6 @@ import {
   IP_TOS,
   IP_TTL,
   MSG_DONTWAIT,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
-  SO_BINDTODEVICE,
   int32,
   libc,
   sockaddrIn,
@@ -29,10 +26,9 @@ import {
 // 0xc0, its own primary address as source) exactly as keepalived does, and receives the whole
 // packet with its header (the TTL check needs it). IPv6 (VRRPv3, RFC 5798) in vrrp-socket6.ts.
 
-export const IPPROTO_VRRP = 112;
+export { IPPROTO_VRRP };
 const VRRP_GROUP_IPV4 = '224.0.0.18';
 const VRRP_TTL = 255;
-const MAX_PACKET = 65_535;
 
 export interface VrrpSocketOptions {
   /** The interface adverts leave by and arrive on (SO_BINDTODEVICE). */
@@ -90,78 +86,46 @@ export function openVrrpSocket(opts: VrrpSocketOptions): VrrpSocket {
 }
 
 function openIpv4(opts: VrrpSocketOptions): VrrpSocket {
-  const c = libc();
   const dev = opts.interface;
-  const ifindex = interfaceIndex(dev);
-  const fd = c.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_VRRP);
-  if (fd < 0) throw lastError('socket', `raw IPv4 protocol ${IPPROTO_VRRP} for ${dev}`);
-  setOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${dev}\0`), 'SO_BINDTODEVICE', dev);
-  setOpt(fd, IPPROTO_IP, IP_HDRINCL, int32(1), 'IP_HDRINCL', dev);
-  // With IP_HDRINCL the TTL is in our header; set the socket's too so nothing can send with less.
-  setOpt(fd, IPPROTO_IP, IP_TTL, int32(VRRP_TTL), 'IP_TTL', dev);
-  setOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, int32(VRRP_TTL), 'IP_MULTICAST_TTL', dev);
-  setOpt(fd, IPPROTO_IP, IP_TOS, int32(0xc0), 'IP_TOS', dev);
-  // Our own adverts must not come back to us.
-  setOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, int32(0), 'IP_MULTICAST_LOOP', dev);
-  const mreqn = Buffer.alloc(12);
-  mreqn.set(ipToBytes(VRRP_GROUP_IPV4), 0);
-  mreqn.writeInt32LE(ifindex, 8);
-  setOpt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 'IP_MULTICAST_IF', dev);
-  if (!opts.unicast) setOpt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP ${VRRP_GROUP_IPV4}`, dev);
-  setReceiveTimeout(fd, opts.receiveTimeoutMs ?? 200, dev);
+  const { fd, ifindex } = openRawVrrp(opts, AF_INET, 'IPv4', (fd, ifindex) => {
+    setOpt(fd, IPPROTO_IP, IP_HDRINCL, int32(1), 'IP_HDRINCL', dev);
+    // With IP_HDRINCL the TTL is in our header; set the socket's too so nothing can send with less.
+    setOpt(fd, IPPROTO_IP, IP_TTL, int32(VRRP_TTL), 'IP_TTL', dev);
+    setOpt(fd, IPPROTO_IP, IP_MULTICAST_TTL, int32(VRRP_TTL), 'IP_MULTICAST_TTL', dev);
+    setOpt(fd, IPPROTO_IP, IP_TOS, int32(0xc0), 'IP_TOS', dev);
+    // Our own adverts must not come back to us.
+    setOpt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, int32(0), 'IP_MULTICAST_LOOP', dev);
+    const mreqn = Buffer.alloc(12);
+    mreqn.set(ipToBytes(VRRP_GROUP_IPV4), 0);
+    mreqn.writeInt32LE(ifindex, 8);
+    setOpt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreqn, 'IP_MULTICAST_IF', dev);
+    if (!opts.unicast) setOpt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, `IP_ADD_MEMBERSHIP ${VRRP_GROUP_IPV4}`, dev);
+  });
   return new RawVrrpSocket(fd, dev, ifindex);
 }
 
-class RawVrrpSocket implements VrrpSocket {
+class RawVrrpSocket extends RawVrrpSocketBase {
   readonly family = 'ipv4';
-  private closed = false;
-  private pending: Promise<ReceivedPacket | null> | null = null;
   private readonly buf = Buffer.alloc(MAX_PACKET);
-  /** receiveNow's own buffer: a receive may be filling `buf` on a pool thread meanwhile. */
+  /** readNow's own buffer: a receive may be filling `buf` on a pool thread meanwhile. */
   private readonly now = Buffer.alloc(MAX_PACKET);
 
-  constructor(
-    private readonly fd: number,
-    private readonly dev: string,
-    readonly ifindex: number,
-  ) {}
-
-  get interface(): string {
-    return this.dev;
-  }
-
   send(packet: Uint8Array, to: string): void {
-    if (this.closed) throw new RawSocketError('EBADF', 'sendto', `VRRP socket on ${this.dev} is closed`);
+    this.assertOpen('sendto');
     if (isIP(to) !== 4) throw new RawSocketError('EINVAL', 'sendto', `'${to}' is not an IPv4 address`);
     const data = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
     const n = libc().sendto(this.fd, data, data.length, 0, sockaddrIn(ipToBytes(to)), 16);
     if (n < 0) throw lastError('sendto', `${to} on ${this.dev}`);
   }
 
-  receive(): Promise<ReceivedPacket | null> {
-    if (this.closed) return Promise.resolve(null);
-    // One receive at a time: a second caller shares the one in flight.
-    this.pending ??= new Promise<ReceivedPacket | null>((resolve) => {
-      libc().recv.async(this.fd, this.buf, this.buf.length, 0, (err, n) => {
-        this.pending = null;
-        if (err || this.closed || n <= 0) return resolve(null);
-        resolve({ family: 'ipv4', data: Buffer.from(this.buf.subarray(0, n)) });
-      });
+  protected readOnPool(done: (packet: ReceivedPacket | null) => void): void {
+    libc().recv.async(this.fd, this.buf, this.buf.length, 0, (err, n) => {
+      done(err || n <= 0 ? null : { family: 'ipv4', data: Buffer.from(this.buf.subarray(0, n)) });
     });
-    return this.pending;
   }
 
-  receiveNow(): ReceivedPacket | null {
-    if (this.closed) return null;
+  protected readNow(): ReceivedPacket | null {
     const n = libc().recv(this.fd, this.now, this.now.length, MSG_DONTWAIT);
     return n > 0 ? { family: 'ipv4', data: Buffer.from(this.now.subarray(0, n)) } : null;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // Closing while a pool thread sits in recv() could let the fd number be reused under it.
-    if (this.pending) await this.pending;
-    libc().close(this.fd);
   }
 }

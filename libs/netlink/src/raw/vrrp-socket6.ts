@@ -14,16 +14,13 @@ import {
   IPV6_RECVPKTINFO,
   IPV6_UNICAST_HOPS,
   MSG_DONTWAIT,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
-  SO_BINDTODEVICE,
   int32,
   libc,
   sockaddrIn6,
 } from './libc.js';
 import { Msghdr, cmsgSpace, encodeCmsgs } from './msghdr.js';
-import { interfaceIndex, setOpt, setReceiveTimeout } from './sockopt.js';
+import { setOpt } from './sockopt.js';
+import { MAX_PACKET, RawVrrpSocketBase, openRawVrrp } from './vrrp-socket-base.js';
 import type { ReceivedPacket, VrrpSocket, VrrpSocketOptions } from './vrrp-socket.js';
 
 // VRRPv3 over IPv6 (RFC 5798 5.1.2): a raw ICMP-less protocol 112 socket. The kernel writes the
@@ -32,55 +29,37 @@ import type { ReceivedPacket, VrrpSocket, VrrpSocketOptions } from './vrrp-socke
 // sent). On receive the header is gone; its source comes as the socket address, its destination
 // and hop limit as ancillary data, which the RFC's checks need.
 
-const PROTO = 112;
 const GROUP = 'ff02::12';
 const HOPS = 255;
-const MAX_PACKET = 65_535;
 
 export function openIpv6(opts: VrrpSocketOptions): VrrpSocket {
-  const c = libc();
   const dev = opts.interface;
-  const ifindex = interfaceIndex(dev);
-  const fd = c.socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, PROTO);
-  if (fd < 0) throw lastError('socket', `raw IPv6 protocol ${PROTO} for ${dev}`);
-  setOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${dev}\0`), 'SO_BINDTODEVICE', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, int32(HOPS), 'IPV6_UNICAST_HOPS', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, int32(HOPS), 'IPV6_MULTICAST_HOPS', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, int32(ifindex), 'IPV6_MULTICAST_IF', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, int32(0), 'IPV6_MULTICAST_LOOP', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, int32(1), 'IPV6_RECVPKTINFO', dev);
-  setOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, int32(1), 'IPV6_RECVHOPLIMIT', dev);
-  if (!opts.unicast) {
-    const mreq = Buffer.alloc(20);
-    mreq.set(ipToBytes(GROUP), 0);
-    mreq.writeUInt32LE(ifindex, 16);
-    setOpt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, `IPV6_ADD_MEMBERSHIP ${GROUP}`, dev);
-  }
-  setReceiveTimeout(fd, opts.receiveTimeoutMs ?? 200, dev);
+  const { fd, ifindex } = openRawVrrp(opts, AF_INET6, 'IPv6', (fd, ifindex) => {
+    setOpt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, int32(HOPS), 'IPV6_UNICAST_HOPS', dev);
+    setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, int32(HOPS), 'IPV6_MULTICAST_HOPS', dev);
+    setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, int32(ifindex), 'IPV6_MULTICAST_IF', dev);
+    setOpt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, int32(0), 'IPV6_MULTICAST_LOOP', dev);
+    setOpt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, int32(1), 'IPV6_RECVPKTINFO', dev);
+    setOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, int32(1), 'IPV6_RECVHOPLIMIT', dev);
+    if (!opts.unicast) {
+      const mreq = Buffer.alloc(20);
+      mreq.set(ipToBytes(GROUP), 0);
+      mreq.writeUInt32LE(ifindex, 16);
+      setOpt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, `IPV6_ADD_MEMBERSHIP ${GROUP}`, dev);
+    }
+  });
   return new RawVrrpSocket6(fd, dev, ifindex);
 }
 
-class RawVrrpSocket6 implements VrrpSocket {
+class RawVrrpSocket6 extends RawVrrpSocketBase {
   readonly family = 'ipv6';
-  private closed = false;
-  private pending: Promise<ReceivedPacket | null> | null = null;
   // in6_pktinfo (20 bytes) and the hop limit (an int): room for both and a spare.
   private readonly rx = new Msghdr(Buffer.alloc(28), Buffer.alloc(MAX_PACKET), Buffer.alloc(cmsgSpace(3, 20)));
-  /** receiveNow's own: a receive may be filling `rx` on a pool thread meanwhile. */
+  /** readNow's own: a receive may be filling `rx` on a pool thread meanwhile. */
   private readonly rxNow = new Msghdr(Buffer.alloc(28), Buffer.alloc(MAX_PACKET), Buffer.alloc(cmsgSpace(3, 20)));
 
-  constructor(
-    private readonly fd: number,
-    private readonly dev: string,
-    readonly ifindex: number,
-  ) {}
-
-  get interface(): string {
-    return this.dev;
-  }
-
   send(packet: Uint8Array, to: string, from?: string): void {
-    if (this.closed) throw new RawSocketError('EBADF', 'sendmsg', `VRRP socket on ${this.dev} is closed`);
+    this.assertOpen('sendmsg');
     if (isIP(to) !== 6) throw new RawSocketError('EINVAL', 'sendmsg', `'${to}' is not an IPv6 address`);
     if (from !== undefined && isIP(from) !== 6) throw new RawSocketError('EINVAL', 'sendmsg', `source '${from}' is not an IPv6 address`);
     const dst = ipToBytes(to);
@@ -98,17 +77,11 @@ class RawVrrpSocket6 implements VrrpSocket {
     if (libc().sendmsg(this.fd, msg.address, 0) < 0) throw lastError('sendmsg', `${to} on ${this.dev}`);
   }
 
-  receive(): Promise<ReceivedPacket | null> {
-    if (this.closed) return Promise.resolve(null);
-    this.pending ??= new Promise<ReceivedPacket | null>((resolve) => {
-      this.rx.reset();
-      libc().recvmsg.async(this.fd, this.rx.address, 0, (err, n) => {
-        this.pending = null;
-        if (err || this.closed || n < 0) return resolve(null);
-        resolve(this.parse(this.rx, n));
-      });
+  protected readOnPool(done: (packet: ReceivedPacket | null) => void): void {
+    this.rx.reset();
+    libc().recvmsg.async(this.fd, this.rx.address, 0, (err, n) => {
+      done(err || n < 0 ? null : this.parse(this.rx, n));
     });
-    return this.pending;
   }
 
   /** The packet recvmsg filled in; without its destination or hop limit it cannot be checked, so null. */
@@ -131,17 +104,9 @@ class RawVrrpSocket6 implements VrrpSocket {
     };
   }
 
-  receiveNow(): ReceivedPacket | null {
-    if (this.closed) return null;
+  protected readNow(): ReceivedPacket | null {
     this.rxNow.reset();
     const n = libc().recvmsg(this.fd, this.rxNow.address, MSG_DONTWAIT);
     return n >= 0 ? this.parse(this.rxNow, n) : null;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.pending) await this.pending;
-    libc().close(this.fd);
   }
 }
