@@ -7,11 +7,11 @@ describe('outageSince', () => {
   const rec = (t: number, body?: string) => (body ? { t, ms: 2, body } : { t, ms: 1000, err: 'TIMEOUT' });
   const records = [rec(0, 'rs1'), rec(20, 'rs2'), rec(40), rec(1060), rec(2080, 'rs2'), rec(2100, 'rs2')];
 
-  it('measures the client outage between successful answers and the failures after the event', () => {
+  it('measures the client outage between answered requests (by send time) and the failures after the event', () => {
     const o = outageSince(records, 30);
     expect(o.failures).toBe(2);
-    expect(o.longestGap).toBe(2082 - 22);
-    expect(o.lastFailureAfter).toBe(2060 - 30);
+    expect(o.longestGap).toBe(2080 - 20);
+    expect(o.lastFailureAfter).toBe(1060 - 30);
     expect(o.split).toEqual({ rs2: 2 });
     expect(o.requests).toBe(4);
   });
@@ -19,6 +19,11 @@ describe('outageSince', () => {
   it('sees no outage when every request is answered', () => {
     const ok = [rec(0, 'rs1'), rec(20, 'rs1'), rec(40, 'rs2')];
     expect(outageSince(ok, 10)).toMatchObject({ failures: 0, lastFailureAfter: 0, longestGap: 20 });
+  });
+
+  it('does not count a slow answer as outage', () => {
+    const slow = [rec(0, 'rs1'), { t: 20, ms: 900, body: 'rs2' }, rec(40, 'rs1')];
+    expect(outageSince(slow, 10).longestGap).toBe(20);
   });
 
   it('reads the probe output, skipping lines that are not records', () => {

@@ -55,9 +55,13 @@ export async function probeWarm(p: Probe, n = 3, timeoutMs = 60_000): Promise<vo
 export interface Outage {
   /** Failed requests started at or after `from`. */
   failures: number;
-  /** ms from `from` to the end of the last failed request (0: none failed). */
+  /** ms from `from` to the sending of the last failed request (0: none failed): a request sent into the outage fails a timeout later. */
   lastFailureAfter: number;
-  /** Longest time between two successful answers around `from`, in ms (the client's outage). */
+  /**
+   * Longest time between the sending of two requests that were answered, around `from`, in ms: the client's
+   * outage. By send times, as the VRRP failover bench counts it: an answered request shows the path worked
+   * when it was sent, and the guest's slow answers then do not add to the outage.
+   */
   longestGap: number;
   /** Answers by body after `from`. */
   split: Record<string, number>;
@@ -70,15 +74,15 @@ export function outageSince(records: readonly ProbeRecord[], from: number): Outa
   const failed = after.filter((r) => r.err !== undefined);
   const ok = records.filter((r) => r.err === undefined);
   let longestGap = 0;
-  let prev = ok.filter((r) => r.t + r.ms < from).at(-1);
-  for (const r of ok.filter((x) => x.t + x.ms >= from)) {
-    if (prev) longestGap = Math.max(longestGap, r.t + r.ms - (prev.t + prev.ms));
+  let prev = ok.filter((r) => r.t < from).at(-1);
+  for (const r of ok.filter((x) => x.t >= from)) {
+    if (prev) longestGap = Math.max(longestGap, r.t - prev.t);
     prev = r;
   }
   const split: Record<string, number> = {};
   for (const r of after) if (r.body !== undefined) split[r.body] = (split[r.body] ?? 0) + 1;
   const last = failed.at(-1);
-  return { failures: failed.length, lastFailureAfter: last ? last.t + last.ms - from : 0, longestGap, split, requests: after.length };
+  return { failures: failed.length, lastFailureAfter: last ? last.t - from : 0, longestGap, split, requests: after.length };
 }
 
 /** Answers from `who` started after `from`: a real server that should get nothing. */
