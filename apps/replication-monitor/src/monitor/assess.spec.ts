@@ -54,12 +54,13 @@ describe('assess', () => {
     expect(h?.message).toMatch(message);
   });
 
-  it('a node that replicates from nobody while the primary answers is broken, not a new primary', () => {
+  it('a read-only node that replicates from nobody while the primary answers is broken, not a new primary', () => {
     const s = healthy();
-    s.set('db2', sample('db2', null));
+    s.set('db2', sample('db2', null, { readOnly: true }));
     const v = run(s);
     expect(v.primary).toBe('db1');
     expect(v.nodes.get('db2')).toMatchObject({ role: 'replica', state: 'broken', cause: 'not-replicating' });
+    expect(v.heartbeat).toEqual({ node: 'db1', withheld: null });
   });
 
   it('a failure is unreachable with the failure as reason', () => {
@@ -107,6 +108,60 @@ describe('assess', () => {
     expect(stillRo.primary).toBe('db1');
     const promoted = assess({ cluster: two, samples: new Map([['db1', dead], ['db2', sample('db2', null, { readOnly: false })]]), previous: prev, heartbeatLag: () => null });
     expect(promoted.primary).toBe('db2');
+  });
+
+  it('writes the heartbeat on the primary only while it is the one writable node replicating from nobody', () => {
+    const s = healthy();
+    s.set('db1', sample('db1', null, { readOnly: false }));
+    expect(run(s).heartbeat).toEqual({ node: 'db1', withheld: null });
+    // A heartbeat table that cannot be read on a replica does not move the fence.
+    s.set('db3', sample('db3', from('10.0.0.1'), { heartbeatError: 'no such table' }));
+    expect(run(s).heartbeat.node).toBe('db1');
+  });
+
+  it('two primaries (db2 promoted, db1 not yet read-only): heartbeat on neither, both say so in an event', () => {
+    const before = run(healthy());
+    const s = healthy();
+    s.set('db2', sample('db2', null, { readOnly: false }));
+    const v = run(s, before);
+    expect(v.primary).toBe('db1');
+    expect(v.heartbeat.node).toBeNull();
+    expect(v.heartbeat.withheld).toMatch(/db2 also writable and replicating from nobody: two primaries/);
+    const db1 = v.nodes.get('db1');
+    const db2 = v.nodes.get('db2');
+    expect(db1).toMatchObject({ role: 'primary', state: 'ok', cause: 'second-primary' });
+    expect(db1?.message).toMatch(/no heartbeat: db2 also writable/);
+    expect(db2).toMatchObject({ role: 'replica', state: 'broken', cause: 'second-primary' });
+    expect(db2?.message).toMatch(/db2 is writable and replicates from nobody while db1 is the primary: two primaries/);
+    expect(healthChanged(before.nodes.get('db1'), db1!)).toBe(true);
+  });
+
+  it('the old primary made read-only: the promoted node is the primary and takes the heartbeat', () => {
+    // Two nodes, so no replica's vote decides: the read-only flag does (with db3 still on db1, db1 keeps the role).
+    const two: ClusterShape = { ...shape, nodes: shape.nodes.slice(0, 2) };
+    const at = (samples: Map<string, NodeSample>, previous: ClusterView | null) => assess({ cluster: two, samples, previous, heartbeatLag: () => null });
+    const before = at(new Map([['db1', sample('db1', null, { readOnly: false })], ['db2', sample('db2', from('10.0.0.1'))]]), null);
+    const v = at(new Map([['db1', sample('db1', null, { readOnly: true })], ['db2', sample('db2', null, { readOnly: false })]]), before);
+    expect(v.primary).toBe('db2');
+    expect(v.heartbeat).toEqual({ node: 'db2', withheld: null });
+    expect(v.nodes.get('db1')).toMatchObject({ role: 'replica', state: 'broken', cause: 'not-replicating' });
+    const threeStillOnDb1 = healthy();
+    threeStillOnDb1.set('db1', sample('db1', null, { readOnly: true }));
+    threeStillOnDb1.set('db2', sample('db2', null, { readOnly: false }));
+    expect(run(threeStillOnDb1, run(healthy())).heartbeat).toEqual({ node: null, withheld: 'db1 is read-only' });
+  });
+
+  it.each([
+    ['read-only', sample('db1', null, { readOnly: true }), /db1 is read-only/],
+    ['replicating', sample('db1', from('10.9.9.9')), /db1 replicates from 10\.9\.9\.9:3306/],
+    ['unreachable', { node: 'db1', at: 0, failure: { kind: 'timeout' as const, message: 'slow' }, replica: null, queries: 0 }, /db1 \(the primary\) did not answer/],
+  ])('no heartbeat on a primary that is %s', (_what, primarySample, why) => {
+    const s = healthy();
+    s.set('db1', primarySample);
+    const v = run(s);
+    expect(v.primary).toBe('db1');
+    expect(v.heartbeat.node).toBeNull();
+    expect(v.heartbeat.withheld).toMatch(why);
   });
 
   it('Sentinel decides when configured', () => {

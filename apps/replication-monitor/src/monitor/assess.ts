@@ -16,6 +16,8 @@ export type HealthCause =
   | 'io-stopped'
   | 'sql-stopped'
   | 'not-replicating'
+  | 'second-primary'
+  | 'read-only'
   | 'wrong-source'
   | 'unreachable'
   | 'login-refused'
@@ -39,9 +41,13 @@ export interface NodeHealth {
   message: string;
 }
 
+/** Where the heartbeat may be written after this round: the node, or none and why not. */
+export type HeartbeatTarget = { node: string; withheld: null } | { node: null; withheld: string };
+
 export interface ClusterView {
   primary: string;
   nodes: Map<string, NodeHealth>;
+  heartbeat: HeartbeatTarget;
 }
 
 export interface ClusterShape {
@@ -89,10 +95,37 @@ export function observedPrimary(input: AssessInput): string {
     const leaders = [...votes].filter(([, v]) => v === best).map(([n]) => n);
     return leaders.includes(last) ? last : (leaders[0] as string);
   }
+  const writable = writableSources(samples);
   const lastSample = samples.get(last);
-  if (!lastSample || !lastSample.failure) return last;
-  const candidates = [...samples.values()].filter((s) => !s.failure && !s.replica && s.readOnly !== true);
-  return candidates.length === 1 ? (candidates[0] as NodeSample).node : last;
+  // The last primary keeps the role while it answers, unless it was fenced (read-only, or now replicating) and
+  // exactly one other node is writable and replicates from nobody: the DBA promoted that one.
+  if (lastSample && !lastSample.failure && (writable.includes(last) || writable.length !== 1)) return last;
+  return writable.length === 1 ? (writable[0] as string) : last;
+}
+
+/** Answering nodes that replicate from nobody and are not read-only: each could take writes as a primary. */
+function writableSources(samples: ReadonlyMap<string, NodeSample>): string[] {
+  return [...samples.values()].filter((s) => !s.failure && !s.replica && s.readOnly !== true).map((s) => s.node);
+}
+
+/**
+ * The heartbeat fence: the observed primary takes the heartbeat only while this round saw it answer, replicate from
+ * nobody and not read-only, and no other node of the cluster writable and replicating from nobody. A write on a
+ * node the DBA is demoting would be a transaction the promoted node never had (an errant GTID) and would stop the
+ * demoted node from replicating from it; so when in doubt, no heartbeat (lag then falls back to the replicas' own
+ * figure).
+ */
+export function heartbeatTarget(primary: string, samples: ReadonlyMap<string, NodeSample>): HeartbeatTarget {
+  const s = samples.get(primary);
+  if (!s) return { node: null, withheld: `${primary} (the primary) was not polled` };
+  if (s.failure) return { node: null, withheld: `${primary} (the primary) did not answer` };
+  if (s.replica) return { node: null, withheld: `${primary} replicates from ${s.replica.sourceHost}:${s.replica.sourcePort}` };
+  if (s.readOnly === true) return { node: null, withheld: `${primary} is read-only` };
+  const others = writableSources(samples).filter((n) => n !== primary);
+  if (others.length > 0) {
+    return { node: null, withheld: `${others.join(', ')} also writable and replicating from nobody: two primaries, heartbeat written on neither` };
+  }
+  return { node: primary, withheld: null };
 }
 
 function failureHealth(node: string, role: NodeRole, s: NodeSample): NodeHealth {
@@ -116,6 +149,16 @@ function replicaHealth(input: AssessInput, primary: string, s: NodeSample, prev:
   const node = s.node;
   const base = { node, role: 'replica' as const, lagSeconds: null, lagSource: null, offsetLagBytes: null };
   const r = s.replica;
+  if (!r && s.readOnly !== true) {
+    return {
+      ...base,
+      state: 'broken',
+      cause: 'second-primary',
+      ioRunning: null,
+      sqlRunning: null,
+      message: `${node} is writable and replicates from nobody while ${primary} is the primary: two primaries (a promotion with the old primary not yet read-only?); no heartbeat on either`,
+    };
+  }
   if (!r) {
     return {
       ...base,
@@ -174,6 +217,7 @@ function replicaHealth(input: AssessInput, primary: string, s: NodeSample, prev:
 
 export function assess(input: AssessInput): ClusterView {
   const primary = observedPrimary(input);
+  const heartbeat = heartbeatTarget(primary, input.samples);
   const nodes = new Map<string, NodeHealth>();
   for (const n of input.cluster.nodes) {
     const s = input.samples.get(n.name);
@@ -184,24 +228,26 @@ export function assess(input: AssessInput): ClusterView {
       nodes.set(n.name, failureHealth(n.name, role, s));
     } else if (role === 'primary') {
       const replicas = s.connectedReplicas != null ? `, ${s.connectedReplicas} replicas connected` : '';
-      const hb = s.heartbeatError ? `; heartbeat: ${s.heartbeatError}` : '';
+      const hb = heartbeat.withheld ? `; no heartbeat: ${heartbeat.withheld}` : s.heartbeatError ? `; heartbeat: ${s.heartbeatError}` : '';
+      const others = writableSources(input.samples).filter((o) => o !== n.name);
+      const cause: HealthCause = s.readOnly === true ? 'read-only' : others.length > 0 ? 'second-primary' : 'running';
       nodes.set(n.name, {
         node: n.name,
         role,
         state: 'ok',
-        cause: 'running',
+        cause,
         lagSeconds: null,
         lagSource: null,
         ioRunning: null,
         sqlRunning: null,
         offsetLagBytes: null,
-        message: `${n.name} is the primary${replicas}${hb}`,
+        message: `${n.name} is the primary${s.readOnly === true ? ' (read-only)' : ''}${replicas}${hb}`,
       });
     } else {
       nodes.set(n.name, replicaHealth(input, primary, s, prev));
     }
   }
-  return { primary, nodes };
+  return { primary, nodes, heartbeat };
 }
 
 /** True when the change from `before` to `after` is one an event reports: state, role or cause. */

@@ -5,6 +5,9 @@ import { HeartbeatLog } from './heartbeat.js';
 import type { NodeProbe } from './probe.js';
 import type { NodeSample } from './sample.js';
 
+/** A view older than this many intervals no longer allows a heartbeat write. */
+const FRESH_ROUNDS = 3;
+
 export interface HealthChange {
   cluster: string;
   health: NodeHealth;
@@ -42,6 +45,8 @@ export interface ClusterMonitorOptions {
  */
 export class ClusterMonitor {
   private view: ClusterView | null = null;
+  /** When the round behind `view` started polling: the heartbeat fence trusts only a recent round. */
+  private viewAt = 0;
   private readonly heartbeats = new HeartbeatLog();
   private roundTimer: NodeJS.Timeout | null = null;
   private hbTimer: NodeJS.Timeout | null = null;
@@ -99,6 +104,7 @@ export class ClusterMonitor {
     });
     if (this.stopped) return view;
     this.view = view;
+    this.viewAt = started;
     const primaryWas = previous && previous.primary !== view.primary ? previous.primary : null;
     if (primaryWas) {
       this.opts.logger.warn({ cluster: this.opts.id, primary: view.primary, was: primaryWas }, 'primary changed');
@@ -122,14 +128,18 @@ export class ClusterMonitor {
 
   private heartbeatLoop(): void {
     const beat = async () => {
-      const primary = this.view?.primary ?? this.opts.shape.nodes.find((n) => n.role === 'primary')?.name;
+      // No heartbeat before the first round or on an old one (rounds held up): only a recent observation that the
+      // target is the one writable primary allows a write (see heartbeatTarget).
+      const view = this.view;
+      if (!view || this.now() - this.viewAt > FRESH_ROUNDS * this.opts.intervalMs) return;
+      const primary = view.heartbeat.node;
       const probe = this.opts.probes.find((p) => p.node === primary);
       if (!probe) return;
       const ts = this.now();
       try {
         await probe.writeHeartbeat(ts);
         // Only a write the primary acknowledged counts: a replica cannot have applied one that never committed.
-        if (this.view?.primary === primary || this.view === null) this.heartbeats.acknowledged(ts);
+        if (this.view?.heartbeat.node === primary) this.heartbeats.acknowledged(ts);
         if (this.hbProblem) this.opts.logger.info({ cluster: this.opts.id, node: primary }, 'heartbeat written again');
         this.hbProblem = null;
       } catch (err) {

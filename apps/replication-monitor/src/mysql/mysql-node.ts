@@ -1,8 +1,8 @@
 import { createConnection } from 'mysql2/promise';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { NodeSample, ProbeFailure } from '../monitor/sample.js';
 import type { NodeProbe } from '../monitor/probe.js';
-import { HeartbeatConfigError } from '../errors.js';
+import { HeartbeatConfigError, HeartbeatFencedError } from '../errors.js';
 import { replicaView } from './replica-status.js';
 
 export interface MysqlNodeOptions {
@@ -22,6 +22,8 @@ export interface MysqlNodeOptions {
 const ER_PARSE_ERROR = 1064;
 const ER_NO_SUCH_TABLE = 1146;
 const ER_BAD_DB_ERROR = 1049;
+/** --read-only (or super_read_only) refused the statement. */
+const ER_OPTION_PREVENTS_STATEMENT = 1290;
 const LOGIN_REFUSED = new Set([1044, 1045, 1698]);
 const NO_PRIVILEGE = new Set([1142, 1143, 1227, 1370]);
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST']);
@@ -126,24 +128,35 @@ export class MysqlNode implements NodeProbe {
     }
   }
 
-  /** Writes this monitor's heartbeat row (on the primary): INSERT ... ON DUPLICATE KEY UPDATE, so INSERT + UPDATE suffice. */
+  /**
+   * Writes this monitor's heartbeat row (on the primary): INSERT ... ON DUPLICATE KEY UPDATE, so INSERT + UPDATE
+   * suffice. The statement itself checks read_only (super_read_only implies it), so the DBA's fence holds even for
+   * an account that may write on a read-only server: SET GLOBAL read_only waits for running commits, so a heartbeat
+   * either committed before the fence (and is in the binlog position the DBA waits for) or is not written.
+   */
   async writeHeartbeat(ts: number): Promise<void> {
     if (!this.hbTable || !this.opts.heartbeat) return;
     const conn = await this.connection();
+    let written: number;
     try {
-      await conn.query({
-        sql: `INSERT INTO ${this.hbTable} (id, ts) VALUES (?, ?) ON DUPLICATE KEY UPDATE ts = VALUES(ts)`,
+      const [res] = await conn.query<ResultSetHeader>({
+        sql: `INSERT INTO ${this.hbTable} (id, ts) SELECT ?, ? FROM DUAL WHERE @@global.read_only = 0 ON DUPLICATE KEY UPDATE ts = VALUES(ts)`,
         values: [this.opts.heartbeat.id, ts],
         timeout: this.opts.timeoutMs,
       });
+      written = res.affectedRows;
     } catch (err) {
       if ((err as SqlError).fatal !== false) this.drop();
       const e = err as SqlError;
+      if (e.errno === ER_OPTION_PREVENTS_STATEMENT) {
+        throw new HeartbeatFencedError(`heartbeat not written on ${this.opts.node}: the server is read-only`, { cause: err });
+      }
       if (e.errno === ER_NO_SUCH_TABLE || e.errno === ER_BAD_DB_ERROR) {
         throw new HeartbeatConfigError(`heartbeat table ${this.opts.heartbeat.table} does not exist on ${this.opts.node}: ${e.message ?? ''}`, { cause: err });
       }
       throw err;
     }
+    if (written === 0) throw new HeartbeatFencedError(`heartbeat not written on ${this.opts.node}: the server is read-only`);
   }
 
   async close(): Promise<void> {
