@@ -93,10 +93,12 @@ export function stage2Script(plan: GuestPlan): string {
   }
   if (plan.forwards?.length && plan.relay) {
     // The user-mode network's device (no udev in the guest: eth0) gets qemu's fixed guest address;
-    // a relay carries each forwarded port on to its address, which the command makes reachable.
+    // a relay carries each forwarded port on to its address, which the command makes reachable. Renamed
+    // first: the kernel checks a new link's name in the creating namespace too, so an eth0 here made every
+    // topology's `link add eth0 netns <node> type veth` fail with "File exists".
     lines.push(
       'modprobe virtio_net || fail "modprobe virtio_net"',
-      'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || fail "the forwarding interface eth0"',
+      'ip link set eth0 name labfwd0 && ip addr add 10.0.2.15/24 dev labfwd0 && ip link set labfwd0 up || fail "the forwarding interface (eth0 renamed labfwd0)"',
       ...plan.forwards.map((f) => `${q(plan.relay!.node)} ${q(plan.relay!.script)} 10.0.2.15:${f.hostPort} ${f.guestAddress}:${f.guestPort} </dev/null >/dev/null 2>&1 &`),
     );
   }

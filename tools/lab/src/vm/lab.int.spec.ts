@@ -92,6 +92,34 @@ describe('lab (qemu on the host)', () => {
     expect(controlDirsOf(r.pid)).toEqual([]);
   });
 
+  it('--forward: a host loopback port reaches a listener in a namespace whose link is named eth0, as topologies name theirs', { timeout: boot }, async () => {
+    const port = 19_000 + (process.pid % 1000);
+    const server = `require('http').createServer((q, s) => s.end('forwarded-ok')).listen(8080, '10.99.77.2', () => console.log('serving'))`;
+    const guest = [
+      'ip netns add fwdspec',
+      'ip link add eth0 netns fwdspec type veth peer name fwdspec0',
+      'ip addr add 10.99.77.1/30 dev fwdspec0 && ip link set fwdspec0 up',
+      'ip -n fwdspec link set lo up && ip -n fwdspec addr add 10.99.77.2/30 dev eth0 && ip -n fwdspec link set eth0 up',
+      `exec ip netns exec fwdspec ${process.execPath} -e "${server}"`,
+    ].join('\n');
+    let answer = '';
+    let asked = false;
+    const r = await runLab(['--forward', `${port}:10.99.77.2:8080`, '--', 'sh', '-ec', guest], (out, run) => {
+      if (asked || !out.includes('serving')) return;
+      asked = true;
+      void (async () => {
+        for (let i = 0; i < 50 && answer === ''; i++) {
+          answer = await fetch(`http://127.0.0.1:${port}/`).then((res) => res.text(), () => '');
+          if (answer === '') await new Promise((res) => setTimeout(res, 200));
+        }
+        process.kill(run.pid, 'SIGTERM');
+      })();
+    });
+    expect(r.stdout + r.stderr).not.toContain('File exists');
+    expect(answer).toBe('forwarded-ok');
+    expect(r.code).toBe(143);
+  });
+
   it('stops the guest and cleans up when the lab gets SIGTERM', { timeout: boot }, async () => {
     let signalled = false;
     const r = await runLab(['--', 'sh', '-c', 'echo ready; sleep 600'], (out, run) => {
