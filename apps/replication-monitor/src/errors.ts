@@ -7,8 +7,3 @@ export class ReplicationMonitorError extends Error {
 export class HeartbeatConfigError extends ReplicationMonitorError {
   override readonly name = 'HeartbeatConfigError';
 }
-
-/** The node refused the heartbeat because it is read-only: the DBA fenced it (a demotion), not a fault. */
-export class HeartbeatFencedError extends ReplicationMonitorError {
-  override readonly name = 'HeartbeatFencedError';
-}

@@ -2,7 +2,8 @@ import { createConnection } from 'mysql2/promise';
 import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { NodeSample, ProbeFailure } from '../monitor/sample.js';
 import type { NodeProbe } from '../monitor/probe.js';
-import { HeartbeatConfigError, HeartbeatFencedError } from '../errors.js';
+import { HeartbeatConfigError } from '../errors.js';
+import { HeartbeatFencedError } from './heartbeat-fenced-error.js';
 import { replicaView } from './replica-status.js';
 
 export interface MysqlNodeOptions {
