@@ -16,20 +16,10 @@ export function busAuth(nats: NatsConfig): BusAuth | undefined {
  * for ever; /readyz requires the connection (`bus`), and stopping drains it.
  */
 export async function connectServiceBus(svc: Service<{ host: string; nats: NatsConfig }>): Promise<Bus> {
-  const { nats, host } = svc.config;
-  svc.logger.info({ servers: nats.servers }, 'connecting to NATS');
-  const auth = busAuth(nats);
+  svc.logger.info({ servers: svc.config.nats.servers }, 'connecting to NATS');
   // Loaded here, not at import: --help, --version and --check-config need no NATS client.
   const { connectBus } = await import('@fulcrum/bus');
-  const bus = await connectBus({
-    servers: nats.servers,
-    name: `${svc.name}@${host}`,
-    ...(auth ? { auth } : {}),
-    logger: svc.logger,
-    registry: svc.registry,
-    timeoutMs: nats.requestTimeoutMs,
-    waitForServer: true,
-  });
+  const bus = await connectBus(serviceBusOptions(svc));
   svc.onStop('bus', () => bus.drain());
   svc.addReadinessCheck('bus', () => bus.state === 'connected');
   return bus;
@@ -37,6 +27,21 @@ export async function connectServiceBus(svc: Service<{ host: string; nats: NatsC
 
 /** What connectServiceBus and its background variant need of a service. */
 export type BusService = Pick<Service<{ host: string; nats: NatsConfig }>, 'name' | 'config' | 'logger' | 'registry'>;
+
+/** The service's connection: named `<service>@<host>`, its credentials, waiting for a server that is not up yet. */
+function serviceBusOptions(svc: BusService): BusOptions {
+  const { nats, host } = svc.config;
+  const auth = busAuth(nats);
+  return {
+    servers: nats.servers,
+    name: `${svc.name}@${host}`,
+    ...(auth ? { auth } : {}),
+    logger: svc.logger,
+    registry: svc.registry,
+    timeoutMs: nats.requestTimeoutMs,
+    waitForServer: true,
+  };
+}
 
 export interface BackgroundBusOptions {
   /** Gets the bus once connected (publish what is pending, subscribe, follow the desired state). */
@@ -63,22 +68,12 @@ export interface BackgroundBus {
  * runs on without the bus. Register `close` with `svc.onStop`.
  */
 export function connectServiceBusInBackground(svc: BusService, opts: BackgroundBusOptions): BackgroundBus {
-  const { nats, host } = svc.config;
-  const auth = busAuth(nats);
   let bus: Bus | null = null;
   let closed = false;
-  svc.logger.debug({ servers: nats.servers }, 'connecting to NATS in the background');
+  svc.logger.debug({ servers: svc.config.nats.servers }, 'connecting to NATS in the background');
   // Loaded here, not at import: --help, --version and --check-config need no NATS client.
   const connect = opts.connect ?? (async (o: BusOptions) => (await import('@fulcrum/bus')).connectBus(o));
-  void connect({
-    servers: nats.servers,
-    name: `${svc.name}@${host}`,
-    ...(auth ? { auth } : {}),
-    logger: svc.logger,
-    registry: svc.registry,
-    timeoutMs: nats.requestTimeoutMs,
-    waitForServer: true,
-  })
+  void connect(serviceBusOptions(svc))
     .then(async (b) => {
       if (closed) return void (await b.close());
       bus = b;
