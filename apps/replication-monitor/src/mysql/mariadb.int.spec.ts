@@ -181,7 +181,8 @@ describe('topology changes', () => {
       await c.query('STOP SLAVE');
       await c.query('RESET SLAVE ALL');
     });
-    const notReplica = await eventually('not a replica', () => (last(w, 'db2')?.cause === 'not-replicating' ? last(w, 'db2') : undefined), 3000);
+    // db2 stays writable: a second primary beside db1 (read-only, it would be plain not-replicating).
+    const notReplica = await eventually('not a replica', () => (last(w, 'db2')?.cause === 'second-primary' ? last(w, 'db2') : undefined), 3000);
     expect(notReplica).toMatchObject({ state: 'broken', role: 'replica' });
     expect(notReplica.message).toMatch(/replicates from nobody/);
     // The DBA promotes db2: db1 now replicates from it.
