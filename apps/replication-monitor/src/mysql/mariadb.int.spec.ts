@@ -74,7 +74,8 @@ describe('MariaDB primary and replica', () => {
   let w: Watch;
   beforeAll(async () => {
     w = watch();
-    await eventually('the replica is seen replicating', () => last(w, 'db2')?.state === 'ok', 20_000);
+    // The heartbeat starts after the first round (the fence needs one): lag from it a round or two later.
+    await eventually('the replica is seen replicating, lag from the heartbeat', () => last(w, 'db2')?.state === 'ok' && w.monitor.current?.nodes.get('db2')?.lagSource === 'heartbeat', 20_000);
   });
   afterAll(() => w.monitor.stop());
 
