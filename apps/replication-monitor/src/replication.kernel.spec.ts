@@ -12,12 +12,13 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { stringify } from 'yaml';
 import { heartbeatTableDdl } from './mysql/mysql-node.js';
 
-// The whole path in the lab's kernel: a MariaDB primary (rs1) and replica (rs2) of the NAT topology, each a real
-// mariadbd in its namespace; nats-server, replication-monitor and ipvs-agent (director role) as real processes on
-// director1 (the bundles: they start in seconds in the slow guest, where the tsx bins take close to a minute).
-// The replica's SQL thread stops -> its weight in the kernel's read service goes to 0 (read with Debian's
-// ipvsadm), and reads through the VIP reach the primary only; it starts again -> weight back. The write service
-// holds the primary only, and follows it when the DBA promotes the replica.
+// The whole path in the lab's kernel: a MariaDB primary (db1 on rs1) and two replicas (db2 on rs2, and db3, a
+// second mariadbd in rs2's namespace on another port) of the NAT topology; nats-server, replication-monitor and
+// ipvs-agent (director role) as real processes on director1 (the bundles: they start in seconds in the slow guest,
+// where the tsx bins take close to a minute). The read service holds the two replicas: db2's SQL thread stops -> its
+// weight in the kernel goes to 0 (read with Debian's ipvsadm) while db3 keeps 1, and reads through the VIP reach db3
+// only; it starts again -> weight back. The write service holds the primary only, and follows it when the DBA
+// promotes db2.
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const bundle = (app: string) => join(repo, 'apps', app, 'dist', 'main.mjs');
@@ -34,6 +35,16 @@ const LINK = { host: '10.99.9.1', director: '10.99.9.2' };
 
 const READ_PORT = 3306;
 const WRITE_PORT = 3307;
+/** db3's port: a second mariadbd in rs2's namespace (the NAT topology has two real servers). */
+const DB3_PORT = 3308;
+type Db = 'db1' | 'db2' | 'db3';
+const instances: readonly { db: Db; ns: 'rs1' | 'rs2'; port: number; serverId: number }[] = [
+  { db: 'db1', ns: 'rs1', port: 3306, serverId: 1 },
+  { db: 'db2', ns: 'rs2', port: 3306, serverId: 2 },
+  { db: 'db3', ns: 'rs2', port: DB3_PORT, serverId: 3 },
+];
+/** Real server keys of the kernel table (address:port). */
+const rs = { db1: `${a.rs1}:3306`, db2: `${a.rs2}:3306`, db3: `${a.rs2}:${DB3_PORT}` };
 const desired = [
   {
     kind: 'virtual-service',
@@ -42,8 +53,8 @@ const desired = [
     scheduler: 'rr',
     forwarding: 'nat',
     realServers: [
-      { address: a.rs1, port: 3306, weight: 1 },
       { address: a.rs2, port: 3306, weight: 1 },
+      { address: a.rs2, port: DB3_PORT, weight: 1 },
     ],
   },
   {
@@ -64,6 +75,7 @@ const desired = [
     nodes: [
       { name: 'db1', address: a.rs1, port: 3306, role: 'primary' },
       { name: 'db2', address: a.rs2, port: 3306, role: 'replica' },
+      { name: 'db3', address: a.rs2, port: DB3_PORT, role: 'replica' },
     ],
     credentials: MONITOR,
     checkInterval: CHECK_INTERVAL_S,
@@ -94,10 +106,24 @@ describe('replication-aware pools in the kernel', () => {
   let bus: Bus;
   const events: EventOf<'replication'>[] = [];
   const dir = join(tmpdir(), `fulcrum-repl-kernel-${process.pid}`);
-  const socket = (node: 'rs1' | 'rs2') => join(dir, node, 'mysqld.sock');
-  const admin = (node: 'rs1' | 'rs2') => createConnection({ socketPath: socket(node), ...ADMIN });
+  const socket = (db: Db) => join(dir, db, 'mysqld.sock');
+  const admin = (db: Db) => createConnection({ socketPath: socket(db), ...ADMIN });
+  const replicate = async (db: Db, from: Db, gtid: 'slave_pos' | 'current_pos') => {
+    const source = instances.find((i) => i.db === from) as (typeof instances)[number];
+    const c = await admin(db);
+    try {
+      // A server that replicates from nobody yet refuses STOP SLAVE; nothing to stop then.
+      await c.query('STOP SLAVE').catch(() => undefined);
+      await c.query(
+        `CHANGE MASTER TO MASTER_HOST='${a[source.ns]}', MASTER_PORT=${source.port}, MASTER_USER='${ADMIN.user}', MASTER_PASSWORD='${ADMIN.password}', MASTER_USE_GTID=${gtid}, MASTER_CONNECT_RETRY=1`,
+      );
+      await c.query('START SLAVE');
+    } finally {
+      await c.end();
+    }
+  };
 
-  /** `service port -> { real server address: weight }` from `ipvsadm -Ln` in director1. */
+  /** `service port -> { real server address:port: weight }` from `ipvsadm -Ln` in director1. */
   const kernelWeights = async (): Promise<Record<number, Record<string, number>>> => {
     const { stdout } = await t.exec('director1', ['ipvsadm', '-Ln']);
     const out: Record<number, Record<string, number>> = {};
@@ -108,7 +134,7 @@ describe('replication-aware pools in the kernel', () => {
         current = out[Number(svc[1])] = {};
         continue;
       }
-      const dest = /^\s+->\s+([\d.]+):\d+\s+\S+\s+(\d+)/.exec(line);
+      const dest = /^\s+->\s+([\d.]+:\d+)\s+\S+\s+(\d+)/.exec(line);
       if (dest && current) current[dest[1] as string] = Number(dest[2]);
     }
     return out;
@@ -159,22 +185,22 @@ describe('replication-aware pools in the kernel', () => {
         '',
       ].join('\n'),
     );
-    const servers = (['rs1', 'rs2'] as const).map((node, i) => {
-      const d = join(dir, node);
+    const servers = instances.map((i) => {
+      const d = join(dir, i.db);
       mkdirSync(d, { recursive: true });
-      return { node, d, serverId: i + 1 };
+      return { ...i, d };
     });
     await Promise.all(servers.map(({ d }) => runIn(null, ['cp', '-a', template, join(d, 'data')], { timeoutMs: START_LIMIT_MS })));
-    const dbs = servers.map(({ node, d, serverId }) =>
+    const dbs = servers.map(({ db, ns, port, d, serverId }) =>
       t.spawn(
-        node,
+        ns,
         [
           'mariadbd',
           '--no-defaults',
           `--datadir=${join(d, 'data')}`,
-          `--socket=${socket(node)}`,
+          `--socket=${socket(db)}`,
           `--pid-file=${join(d, 'mysqld.pid')}`,
-          '--port=3306',
+          `--port=${port}`,
           '--bind-address=0.0.0.0',
           '--user=root',
           '--skip-name-resolve',
@@ -186,8 +212,8 @@ describe('replication-aware pools in the kernel', () => {
           '--binlog-format=ROW',
           '--log-slave-updates=1',
         ],
-        { name: `mariadbd-${node}` },
-      ),
+        { name: `mariadbd-${db}` },
+      ).waitForListen(port, START_LIMIT_MS),
     );
 
     // NATS on director1, reachable from here over a veth of our own.
@@ -195,17 +221,8 @@ describe('replication-aware pools in the kernel', () => {
     await runIn(null, ['ip', 'link', 'add', 'rm-host', 'type', 'veth', 'peer', 'name', 'host0', 'netns', namespaceOf(spec, 'director1')]);
     await runIn(null, ['sh', '-c', `ip addr add ${LINK.host}/30 dev rm-host && ip link set rm-host up`]);
     await t.sh('director1', `ip addr add ${LINK.director}/30 dev host0 && ip link set host0 up`);
-    await Promise.all([nats.waitForListen(4222, START_LIMIT_MS), ...dbs.map((p) => p.waitForListen(3306, START_LIMIT_MS))]);
-
-    const replica = await admin('rs2');
-    try {
-      await replica.query(
-        `CHANGE MASTER TO MASTER_HOST='${a.rs1}', MASTER_PORT=3306, MASTER_USER='${ADMIN.user}', MASTER_PASSWORD='${ADMIN.password}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1`,
-      );
-      await replica.query('START SLAVE');
-    } finally {
-      await replica.end();
-    }
+    await Promise.all([nats.waitForListen(4222, START_LIMIT_MS), ...dbs]);
+    await Promise.all([replicate('db2', 'db1', 'slave_pos'), replicate('db3', 'db1', 'slave_pos')]);
 
     bus = await connectBus({ servers: `nats://${LINK.director}:4222`, name: 'spec', waitForServer: true });
     bus.subscribe(EVENT_SUBJECTS.replication, {}, (e) => void events.push(e));
@@ -218,12 +235,13 @@ describe('replication-aware pools in the kernel', () => {
     t.spawn('director1', [process.execPath, bundle('replication-monitor'), '--config', join(dir, 'replication-monitor.yaml')], { name: 'replication-monitor' });
     t.spawn('director1', [process.execPath, bundle('ipvs-agent'), '--config', join(dir, 'ipvs-agent.yaml')], { name: 'ipvs-agent' });
     try {
-      const ok = await until('the monitor reports the replica ok', START_LIMIT_MS, async () => events.find((e) => e.data.node === 'db2' && e.data.state === 'ok'));
+      const okOf = (node: Db) => events.find((e) => e.data.node === node && e.data.state === 'ok');
+      const ok = await until('the monitor reports both replicas ok', START_LIMIT_MS, async () => (okOf('db2') && okOf('db3') ? true : undefined));
       const table = await until('both services in the kernel', START_LIMIT_MS, async () => {
         const w = await kernelWeights();
-        return w[READ_PORT]?.[a.rs2] === 1 && w[WRITE_PORT]?.[a.rs1] === 1 ? w : undefined;
+        return w[READ_PORT]?.[rs.db2] === 1 && w[READ_PORT]?.[rs.db3] === 1 && w[WRITE_PORT]?.[rs.db1] === 1 ? w : undefined;
       });
-      process.stderr.write(`replica ok after ${Math.round(ok.ms)} ms; services in the kernel ${Math.round(table.ms)} ms later\n`);
+      process.stderr.write(`replicas ok after ${Math.round(ok.ms)} ms; services in the kernel ${Math.round(table.ms)} ms later\n`);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${t.logs().slice(-8000)}`, { cause: err });
     }
@@ -234,24 +252,25 @@ describe('replication-aware pools in the kernel', () => {
     await t?.teardown();
   });
 
-  it('replica SQL thread stopped -> weight 0 in the read service, reads reach the primary only; started -> weight back', async () => {
+  it('one replica SQL thread stopped -> its weight 0 in the read service, the other keeps 1 and takes the reads; started -> weight back', async () => {
     onTestFailed(() => void process.stderr.write(t.logs().slice(-12_000)));
-    // Before: both in the read service; the write service holds the primary only.
-    expect(await kernelWeights()).toEqual({ [READ_PORT]: { [a.rs1]: 1, [a.rs2]: 1 }, [WRITE_PORT]: { [a.rs1]: 1, [a.rs2]: 0 } });
+    // Before: both replicas in the read service; the write service holds the primary only.
+    const write = { [rs.db1]: 1, [rs.db2]: 0 };
+    expect(await kernelWeights()).toEqual({ [READ_PORT]: { [rs.db2]: 1, [rs.db3]: 1 }, [WRITE_PORT]: write });
 
-    const replica = await admin('rs2');
+    const replica = await admin('db2');
     try {
       await replica.query('STOP SLAVE SQL_THREAD');
-      const down = await until('the replica at weight 0 in the read service', CHANGE_LIMIT_MS, weightIs(READ_PORT, a.rs2, 0));
+      const down = await until('db2 at weight 0 in the read service', CHANGE_LIMIT_MS, weightIs(READ_PORT, rs.db2, 0));
       const broken = events.find((e) => e.data.node === 'db2' && e.data.state === 'broken');
       expect(broken?.data).toMatchObject({ role: 'replica', sqlRunning: false });
       expect(broken?.data.message).toMatch(/SQL thread not running/);
-      expect(await kernelWeights()).toEqual({ [READ_PORT]: { [a.rs1]: 1, [a.rs2]: 0 }, [WRITE_PORT]: { [a.rs1]: 1, [a.rs2]: 0 } });
-      expect(await serverIdsThroughVip(READ_PORT, 3)).toEqual([1, 1, 1]);
+      expect(await kernelWeights()).toEqual({ [READ_PORT]: { [rs.db2]: 0, [rs.db3]: 1 }, [WRITE_PORT]: write });
+      expect(await serverIdsThroughVip(READ_PORT, 3)).toEqual([3, 3, 3]);
 
       await replica.query('START SLAVE SQL_THREAD');
-      const up = await until('the replica back at weight 1', CHANGE_LIMIT_MS, weightIs(READ_PORT, a.rs2, 1));
-      expect(await kernelWeights()).toEqual({ [READ_PORT]: { [a.rs1]: 1, [a.rs2]: 1 }, [WRITE_PORT]: { [a.rs1]: 1, [a.rs2]: 0 } });
+      const up = await until('db2 back at weight 1', CHANGE_LIMIT_MS, weightIs(READ_PORT, rs.db2, 1));
+      expect(await kernelWeights()).toEqual({ [READ_PORT]: { [rs.db2]: 1, [rs.db3]: 1 }, [WRITE_PORT]: write });
       expect(await serverIdsThroughVip(WRITE_PORT, 2)).toEqual([1, 1]);
       process.stderr.write(`SQL thread stopped -> weight 0 in ${Math.round(down.ms)} ms; started -> weight 1 in ${Math.round(up.ms)} ms\n`);
     } finally {
@@ -259,25 +278,32 @@ describe('replication-aware pools in the kernel', () => {
     }
   }, 300_000);
 
-  it('the DBA promotes the replica (db1 repointed at db2) -> the write service follows to db2', async () => {
+  it('the DBA promotes db2 (db1 fenced, then db1 and db3 repointed at db2) -> the write service follows; db1 replicates from db2', async () => {
     onTestFailed(() => void process.stderr.write(t.logs().slice(-12_000)));
-    const [newPrimary, oldPrimary] = await Promise.all([admin('rs2'), admin('rs1')]);
+    const [newPrimary, oldPrimary] = await Promise.all([admin('db2'), admin('db1')]);
     try {
+      // The DBA's order: fence db1 (the monitor's heartbeat cannot be written there any more), let db2 apply
+      // everything db1 committed, promote db2, point db1 and db3 at it.
+      await oldPrimary.query('SET GLOBAL read_only = 1');
+      const [[fence]] = (await oldPrimary.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+      const [[waited]] = (await newPrimary.query('SELECT MASTER_GTID_WAIT(?, 60) AS r', [fence.pos])) as unknown as [[{ r: number }]];
+      expect(waited.r).toBe(0);
       await newPrimary.query('STOP SLAVE');
       await newPrimary.query('RESET SLAVE ALL');
-      await oldPrimary.query(
-        `CHANGE MASTER TO MASTER_HOST='${a.rs2}', MASTER_PORT=3306, MASTER_USER='${ADMIN.user}', MASTER_PASSWORD='${ADMIN.password}', MASTER_USE_GTID=current_pos, MASTER_CONNECT_RETRY=1`,
-      );
-      await oldPrimary.query('START SLAVE');
+      await replicate('db1', 'db2', 'current_pos');
+      await replicate('db3', 'db2', 'slave_pos');
       const moved = await until('the write service on db2 only', CHANGE_LIMIT_MS, async () => {
         const w = await kernelWeights();
-        return w[WRITE_PORT]?.[a.rs2] === 1 && w[WRITE_PORT]?.[a.rs1] === 0 ? w : undefined;
+        return w[WRITE_PORT]?.[rs.db2] === 1 && w[WRITE_PORT]?.[rs.db1] === 0 ? w : undefined;
       });
       expect(events.find((e) => e.data.node === 'db2' && e.data.role === 'primary')?.data.message).toMatch(/primary changed: db2 \(was db1\)/);
       expect(await serverIdsThroughVip(WRITE_PORT, 2)).toEqual([2, 2]);
-      // Whether db1 then replicates from db2 is not asserted: the monitor's heartbeat row may be written on
-      // db1 after db2 stopped replicating, an errant GTID that makes db1's IO thread refuse db2 (seen once in CI-like
-      // runs; the monitor then rightly reports db1 broken). A DBA stops writes first; the monitor has no fence yet.
+      // No errant transaction on db1 (the heartbeat fence): it replicates from db2 with both threads running.
+      const status = await until('db1 replicating from db2', CHANGE_LIMIT_MS, async () => {
+        const [[st]] = (await oldPrimary.query('SHOW SLAVE STATUS')) as unknown as [[Record<string, unknown> | undefined]];
+        return st?.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes' ? st : undefined;
+      });
+      expect(status.value).toMatchObject({ Master_Host: a.rs2, Last_IO_Errno: 0, Last_SQL_Errno: 0 });
       process.stderr.write(`promotion -> write service on db2 in ${Math.round(moved.ms)} ms\n`);
     } finally {
       await Promise.all([newPrimary.end(), oldPrimary.end()]);
