@@ -2,7 +2,7 @@ import { connectBus, openStore } from '@fulcrum/bus';
 import type { Bus } from '@fulcrum/bus';
 import { dumpToTable } from '@fulcrum/netlink';
 import { InMemoryIpvs } from '@fulcrum/netlink/testing';
-import { EVENT_SUBJECTS, desiredBucket, drainRealServer, enableRealServer, makeEvent, replicationCluster, setSyncDaemon, virtualService } from '@fulcrum/schemas';
+import { EVENT_SUBJECTS, desiredBucket, drainRealServer, enableRealServer, makeEvent, replicationCluster, setSyncDaemon, statusBucket, virtualService } from '@fulcrum/schemas';
 import type { EventOf, VirtualService } from '@fulcrum/schemas';
 import { type NatsServer, eventually, memoryLogger, startNats } from '@fulcrum/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,8 @@ describe('ipvs-agent director on the bus', () => {
 
     const kernel = new InMemoryIpvs();
     const { logger } = memoryLogger();
-    const reconciler = new Reconciler({ ipvs: kernel, logger, driftCheckMs: 0, coalesceMs: 5, onApplied: appliedPublisher(bus, 'director1', logger) });
+    const publisher = appliedPublisher(bus, 'director1', logger);
+    const reconciler = new Reconciler({ ipvs: kernel, logger, driftCheckMs: 0, coalesceMs: 5, onApplied: publisher });
     await reconciler.start();
     const link = await attachDirector({ bus, host: 'director1', logger, reconciler, ipvs: kernel });
     try {
@@ -57,6 +58,12 @@ describe('ipvs-agent director on the bus', () => {
       await eventually('the weight change reaches the kernel', async () => ((await weights(kernel))['10.0.1.1'] === 5 ? true : undefined), 10_000);
       await eventually('two ipvs-applied events', async () => (applied.length >= 2 ? true : undefined), 5_000);
       expect(applied[1]?.data).toMatchObject({ desiredRevision: rev, changes: { added: 0, updated: 1, removed: 0 }, failures: [] });
+      // The last pass is in the status bucket too: config-api's /v1/status shows it as the kernel's view.
+      const status = await openStore(admin, statusBucket);
+      await eventually('the last pass in the status bucket', async () => {
+        const e = (await status.get('ipvs-applied.director1'))?.value;
+        return e?.type === 'ipvs-applied' && e.data.desiredRevision === rev ? e : undefined;
+      }, 5_000);
 
       const ref = { virtualService: 'web', address: '10.0.1.2', port: 80, reason: 'kernel update' };
       expect(await admin.request(drainRealServer, { host: 'director1' }, ref)).toMatchObject({ ok: true });
@@ -81,6 +88,7 @@ describe('ipvs-agent director on the bus', () => {
     } finally {
       link.close();
       await reconciler.stop();
+      publisher.close();
     }
   });
 

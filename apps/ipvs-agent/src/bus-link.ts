@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusError, followDesiredState, openStore } from '@fulcrum/bus';
+import { BusError, followDesiredState, openStore, StatusPublisher } from '@fulcrum/bus';
 import type { Bus, BusSubscription, GenerationBatch, GenerationWatch, Store } from '@fulcrum/bus';
 import type { IpvsControl } from '@fulcrum/netlink';
 import type { Logger } from '@fulcrum/runtime';
@@ -152,13 +152,13 @@ export async function attachDirector(o: DirectorLinkOptions): Promise<{ close():
   };
 }
 
-/** The ipvs-applied event publisher; a bus that is down loses the event (logged), never the pass. */
-export function appliedPublisher(bus: Bus, host: string, logger: Logger): (data: EventDataInput<'ipvs-applied'>) => void {
-  return (data) => {
-    try {
-      bus.publish(EVENT_SUBJECTS['ipvs-applied'], { host }, makeEvent('ipvs-applied', { service: 'ipvs-agent', host }, data));
-    } catch (err) {
-      logger.warn({ err }, 'ipvs-applied event not published');
-    }
-  };
+/**
+ * The ipvs-applied publisher: an event per pass, and the last pass in the status bucket (config-api's
+ * /v1/status shows it as the kernel's view). A bus that is down loses the event (logged), never the pass.
+ */
+export function appliedPublisher(bus: Bus, host: string, logger: Logger): ((data: EventDataInput<'ipvs-applied'>) => void) & { close(): void } {
+  const status = new StatusPublisher('ipvs-applied', { host, logger, withoutBucket: 'passes only as events' });
+  void status.attach(bus);
+  const publish = (data: EventDataInput<'ipvs-applied'>) => status.publish(makeEvent('ipvs-applied', { service: 'ipvs-agent', host }, data));
+  return Object.assign(publish, { close: () => status.close() });
 }

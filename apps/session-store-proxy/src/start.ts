@@ -1,7 +1,8 @@
 // Composition: the upstream pool, the RESP server, events on upstream changes, readiness.
+import { StatusPublisher } from '@fulcrum/bus';
 import type { Bus } from '@fulcrum/bus';
 import type { Service } from '@fulcrum/runtime';
-import { EVENT_SUBJECTS, makeEvent, type SessionStore } from '@fulcrum/schemas';
+import { makeEvent, type SessionStore } from '@fulcrum/schemas';
 import type { SessionStoreProxyConfig } from './config.js';
 import { SessionProxy } from './proxy.js';
 import { BusReplicationFeed } from './replication-feed.js';
@@ -55,14 +56,15 @@ export async function startSessionStoreProxy(svc: Service<SessionStoreProxyConfi
     registry: svc.registry,
     logger: log,
   });
+  // Upstream changes as events, and the latest in the status bucket (config-api's /v1/status).
+  const status = bus ? new StatusPublisher('session-store', { host, logger: log, withoutBucket: 'upstream changes only as events' }) : null;
+  if (status && bus) {
+    void status.attach(bus);
+    svc.onStop('session-store status', () => status.close());
+  }
   const publish = (state: 'ok' | 'down', master: MasterAddress | null, message: string) => {
-    if (!bus || bus.state !== 'connected') return;
-    try {
-      const data = { store: store.id, state, master, clients: proxy.sessions.size, message };
-      bus.publish(EVENT_SUBJECTS['session-store'], { host }, makeEvent('session-store', { service: 'session-store-proxy', host }, data));
-    } catch (err) {
-      log.warn({ err }, 'session-store event not published');
-    }
+    const data = { store: store.id, state, master, clients: proxy.sessions.size, message };
+    status?.publish(makeEvent('session-store', { service: 'session-store-proxy', host }, data));
   };
   pool.on('master', (m: MasterAddress, previous: MasterAddress | null) => {
     const changed = previous !== null && (previous.address !== m.address || previous.port !== m.port);

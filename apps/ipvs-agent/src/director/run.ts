@@ -27,6 +27,7 @@ export async function runDirector(svc: Service<IpvsAgentConfig>, bus: Bus): Prom
   });
 
   const start = async (ipvs: IpvsControl) => {
+    const applied = appliedPublisher(bus, svc.config.host, log);
     const reconciler = new Reconciler({
       ipvs,
       logger: log,
@@ -35,12 +36,13 @@ export async function runDirector(svc: Service<IpvsAgentConfig>, bus: Bus): Prom
       coalesceMs: cfg.coalesce * 1000,
       retryMs: cfg.retryInterval * 1000,
       metrics,
-      onApplied: appliedPublisher(bus, svc.config.host, log),
+      onApplied: applied,
     });
     const links: { close(): void }[] = [];
     close = async () => {
       for (const l of links) l.close();
       await reconciler.stop();
+      applied.close();
       await ipvs.close();
     };
     await reconciler.start();
