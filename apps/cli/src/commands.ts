@@ -299,6 +299,9 @@ export const COMMANDS: Record<string, AppCommand<CliConfig>> = {
       for (const r of s.sessionStores as { store: string; host: string; state: string; clients: number; ageSeconds: number }[]) {
         lines.push(`session-store ${r.store} on ${r.host}: ${r.state}, ${r.clients} clients ${age(r)}`);
       }
+      for (const r of s.services as { host: string; service: string; ready: boolean; version: string; ageSeconds: number }[]) {
+        lines.push(`service ${r.service} on ${r.host}: ${r.ready ? paint.green('ready') : paint.red('not ready')}, version ${r.version} ${age(r)}`);
+      }
       out.write(`${lines.join('\n')}\n`);
     }),
   },

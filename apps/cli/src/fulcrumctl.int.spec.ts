@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Bus, connectBus } from '@fulcrum/bus';
 import { appBin, repoRoot, runBin } from '@fulcrum/runtime/testing';
 import { EVENT_SUBJECTS, makeEvent } from '@fulcrum/schemas';
-import { type ManagedServer, type NatsServer, freePort, makeTempDir, startNats, startProcess } from '@fulcrum/testing';
+import { type ManagedServer, type NatsServer, eventually, freePort, makeTempDir, startNats, startProcess } from '@fulcrum/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from './exit-codes.js';
@@ -147,6 +147,13 @@ describe('fulcrumctl', { timeout: 180_000 }, () => {
     expect(r.code).toBe(EXIT.OK);
     expect(r.stdout).toMatch(/^desired generation \d+$/m);
     expect(r.stdout).toMatch(/^vrrp vi-1: no reports$/m);
+  });
+
+  it('lists the services that send heartbeats, config-api itself among them', async () => {
+    await eventually('config-api ready in its heartbeat', async () => {
+      const r = await ctl(['status']);
+      return /^service config-api on spec-api: ready, version \S+ \d+s ago$/m.test(r.stdout) ? true : undefined;
+    }, 60_000);
   });
 
   it('says 5 for an unknown token and 1 when the API is unreachable', async () => {

@@ -22,7 +22,50 @@ export async function connectServiceBus(svc: Service<{ host: string; nats: NatsC
   const bus = await connectBus(serviceBusOptions(svc));
   svc.onStop('bus', () => bus.drain());
   svc.addReadinessCheck('bus', () => bus.state === 'connected');
+  // Registered after the bus: closers run in reverse, so the last heartbeat goes out before the drain.
+  const heartbeat = await startHeartbeat(svc, bus);
+  svc.onStop('heartbeat', () => heartbeat.stop());
   return bus;
+}
+
+/** How often a service says it is alive, and how it is (the status bucket keeps each entry 2 minutes). */
+export const HEARTBEAT_MS = 10_000;
+
+/** What a heartbeat needs of a service beyond its bus. */
+export type HeartbeatService = BusService & Pick<Service<{ host: string; nats: NatsConfig }>, 'version' | 'readiness'>;
+
+const hasHeartbeat = (svc: BusService): svc is HeartbeatService => 'readiness' in svc && 'version' in svc;
+
+/**
+ * A `heartbeat` event every HEARTBEAT_MS (version, start time, readiness and each check), kept in the status
+ * bucket under heartbeat.<host>.<service>: config-api's /v1/status lists the services it shows.
+ */
+export async function startHeartbeat(svc: HeartbeatService, bus: Bus, everyMs = HEARTBEAT_MS): Promise<{ stop(): void }> {
+  const { StatusPublisher } = await import('@fulcrum/bus');
+  const { makeEvent, serviceName } = await import('@fulcrum/schemas');
+  const host = svc.config.host;
+  const name = serviceName.safeParse(svc.name);
+  // Only Fulcrum's own services have a place in the contract (a tool built on the kit has none).
+  if (!name.success) return { stop: () => undefined };
+  const service = name.data;
+  const status = new StatusPublisher('heartbeat', { host, logger: svc.logger, withoutBucket: 'heartbeats only as events', refreshMs: 10 * everyMs });
+  const startedAt = new Date(Date.now() - performance.now()).toISOString();
+  let stopped = false;
+  const beat = async () => {
+    const r = await svc.readiness();
+    if (stopped) return;
+    status.publish(makeEvent('heartbeat', { service, host }, { version: svc.version.slice(0, 50), startedAt, ready: r.ready, checks: r.checks }));
+  };
+  const timer = setInterval(() => void beat().catch((err: unknown) => svc.logger.debug({ err }, 'heartbeat not sent')), everyMs);
+  timer.unref();
+  void status.attach(bus).then(() => beat()).catch((err: unknown) => svc.logger.debug({ err }, 'heartbeat not sent'));
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      status.close();
+    },
+  };
 }
 
 /** What connectServiceBus and its background variant need of a service. */
@@ -69,6 +112,7 @@ export interface BackgroundBus {
  */
 export function connectServiceBusInBackground(svc: BusService, opts: BackgroundBusOptions): BackgroundBus {
   let bus: Bus | null = null;
+  let heartbeat: { stop(): void } | null = null;
   let closed = false;
   svc.logger.debug({ servers: svc.config.nats.servers }, 'connecting to NATS in the background');
   // Loaded here, not at import: --help, --version and --check-config need no NATS client.
@@ -77,6 +121,7 @@ export function connectServiceBusInBackground(svc: BusService, opts: BackgroundB
     .then(async (b) => {
       if (closed) return void (await b.close());
       bus = b;
+      if (hasHeartbeat(svc)) heartbeat = await startHeartbeat(svc, b);
       await opts.attach(b);
     })
     .catch((err: unknown) => {
@@ -90,6 +135,7 @@ export function connectServiceBusInBackground(svc: BusService, opts: BackgroundB
     async close() {
       if (closed) return;
       closed = true;
+      heartbeat?.stop();
       await opts.detach?.();
       await bus?.drain();
     },

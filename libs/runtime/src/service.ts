@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ServiceError } from './errors.js';
 import { type ShutdownResult, ShutdownStack, type Closer } from './shutdown.js';
-import { type ReadinessCheck, type StatusServer, createStatusServer } from './status-server.js';
+import { type Readiness, type ReadinessCheck, type StatusServer, createStatusServer } from './status-server.js';
 import type { StatusConfig } from './service-config.js';
 
 export const EXIT_OK = 0;
@@ -48,6 +48,8 @@ export interface Service<C> {
   onStop(name: string, close: Closer): void;
   /** A condition /readyz requires, e.g. `bus` while the NATS connection is up. */
   addReadinessCheck(name: string, check: ReadinessCheck): void;
+  /** Runs the readiness checks, as /readyz does. */
+  readiness(): Promise<Readiness>;
   /** Starts the status server (its /readyz says `startup` until `ready()`). */
   start(): Promise<{ statusUrl: string }>;
   /** Startup is done: /readyz may pass, and the "started" line is logged. */
@@ -133,6 +135,7 @@ export function createService<C extends { host: string; status: StatusConfig }>(
       closers.push(closerName, close);
     },
     addReadinessCheck: (checkName, check) => status.addReadinessCheck(checkName, check),
+    readiness: () => status.readiness(),
     async start() {
       if (statusUrl) throw new ServiceError('the service is already started');
       const bound = await status.listen();

@@ -18,11 +18,17 @@ export interface StatusServerOptions {
   checkTimeoutMs?: number;
 }
 
+export interface Readiness {
+  ready: boolean;
+  failing: string[];
+  checks: Record<string, boolean>;
+}
+
 export interface StatusServer {
   /** Adds a named condition /readyz requires (e.g. `bus`, `ipvs`); the name is shown when it fails. */
   addReadinessCheck(name: string, check: ReadinessCheck): void;
-  /** Runs every readiness check; `failing` lists the names that did not pass. */
-  readiness(): Promise<{ ready: boolean; failing: string[] }>;
+  /** Runs every readiness check; `failing` lists the names that did not pass, `checks` each result by name. */
+  readiness(): Promise<Readiness>;
   listen(): Promise<{ address: string; port: number; url: string }>;
   close(): Promise<void>;
 }
@@ -55,7 +61,7 @@ export function createStatusServer(options: StatusServerOptions): StatusServer {
     const entries = [...checks.entries()];
     const results = await Promise.all(entries.map(([, check]) => runCheck(check)));
     const failing = entries.filter((_, i) => !results[i]).map(([name]) => name);
-    return { ready: failing.length === 0, failing };
+    return { ready: failing.length === 0, failing, checks: Object.fromEntries(entries.map(([name], i) => [name, results[i] === true])) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
