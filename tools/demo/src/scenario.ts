@@ -127,11 +127,20 @@ export async function startRealServerStep(c: Cluster, o: ScenarioOptions): Promi
     () => ({ seen: Date.now() - from, after: lastMissed - from }),
     () => null,
   );
-  const load = back === null ? null : await loadStep(c, o, 'start rs1 nginx');
+  // The backup director must agree before the split is measured: were the VIP to move for a moment, a
+  // director whose own checker has not seen rs1 back yet would send every request to rs2.
+  const both =
+    back === null
+      ? false
+      : await until('rs1 back in director2\'s table', async () => ((await c.weightOf('director2', 'rs1')) === o.weights.rs1 ? true : undefined), o.detectMs + 30_000, 100).then(
+          () => true,
+          () => false,
+        );
+  const load = back === null || !both ? null : await loadStep(c, o, 'start rs1 nginx');
   return {
     step: 'start rs1 nginx',
     expected: `rs1 back at weight ${o.weights.rs1} within ${o.detectMs / 1000} s; ${load?.expected ?? ''}`,
-    observed: back === null ? 'rs1 did not come back' : `back after ${(back.after / 1000).toFixed(1)}-${(back.seen / 1000).toFixed(1)} s; ${load?.observed ?? ''}`,
+    observed: back === null ? 'rs1 did not come back' : !both ? 'rs1 back on director1 but not on director2' : `back after ${(back.after / 1000).toFixed(1)}-${(back.seen / 1000).toFixed(1)} s; ${load?.observed ?? ''}`,
     ok: back !== null && back.after <= o.detectMs && (load?.ok ?? false),
     figures: { backMs: back?.after ?? -1, ...(load?.figures ?? {}) },
   };
