@@ -387,12 +387,17 @@ export async function openStore<T>(bus: Bus, bucket: Bucket<T>, opts: OpenStoreO
       if (opts.replicas !== undefined && status.replicas < opts.replicas) {
         // Made first by a service that only asked for it (an agent's status or heartbeat, one copy): the owner's
         // replica count wins, or the bucket would die with its one NATS node.
-        const jsm = await bus.js.jetstreamManager();
-        const stream = `KV_${bucket.bucket}`;
-        const info = await jsm.streams.info(stream);
-        await jsm.streams.update(stream, { ...info.config, num_replicas: opts.replicas });
-        bus.log.info({ bucket: bucket.bucket, from: status.replicas, to: opts.replicas }, 'bucket scaled to its replica count');
-        have.replicas = opts.replicas;
+        // Best effort: a user without $JS.API.STREAM.UPDATE keeps the bucket as it is (warned below).
+        try {
+          const jsm = await bus.js.jetstreamManager();
+          const stream = `KV_${bucket.bucket}`;
+          const info = await jsm.streams.info(stream);
+          await jsm.streams.update(stream, { ...info.config, num_replicas: opts.replicas });
+          bus.log.info({ bucket: bucket.bucket, from: status.replicas, to: opts.replicas }, 'bucket scaled to its replica count');
+          have.replicas = opts.replicas;
+        } catch (err) {
+          bus.log.warn({ err, bucket: bucket.bucket }, 'bucket not scaled to its replica count');
+        }
       }
       if (want.history !== have.history || want.ttlMs !== have.ttlMs || want.replicas !== have.replicas) {
         bus.log.warn({ bucket: bucket.bucket, want, have }, 'bucket exists with other settings; using it unchanged');
