@@ -108,13 +108,14 @@ describe('startProcess', () => {
       });
       runner.once('exit', (code) => reject(new Error(`runner exited early with ${code}`)));
     });
-    const { pid, dir, port } = JSON.parse(line) as { pid: number; dir: string; port: number };
+    const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
     expect(alive(pid)).toBe(true);
     const exited = new Promise<void>((r) => runner.once('exit', () => r()));
     runner.kill(signal);
     await exited;
     await until(`the redis-server of the dead runner is gone (${stat(pid)})`, () => !alive(pid), 10_000);
-    expect(await canConnect('127.0.0.1', port)).toBe(false);
+    // The pid is the proof; the freed port itself may already belong to a server of a spec running alongside
+    // (a fresh-clone run saw it answer).
     if (signal === 'SIGTERM') expect(existsSync(dir)).toBe(false);
   });
 });
