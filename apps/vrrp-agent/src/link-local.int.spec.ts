@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VrrpLan, sleep } from './testing/index.js';
-import type { AgentInstance, LogLine } from './testing/index.js';
+import type { AgentInstance, LogLine, NsProcess } from './testing/index.js';
 
 // A VRRPv3 IPv6 instance started while its interface has no link-local address yet (issue 6), in
 // network namespaces made here: once with IPv6 address generation off (addr_gen_mode none) until
@@ -25,6 +25,28 @@ const transition = (to: string) => (l: LogLine) => l.msg === 'vrrp transition' &
 const waiting = (l: LogLine) => l.msg === 'VRRP instance waiting for an address to send from' && l.instance === 'v6';
 const started = (l: LogLine) => l.msg === 'VRRP instance has an address to send from now; started' && l.instance === 'v6';
 const linkLocals = (i: number) => lan.exec(i, 'ip -6 addr show dev eth0 scope link');
+
+/**
+ * What a failure needs to be understood from CI's tail of the output: whether the agent still
+ * runs, what it counted, the addresses and multicast groups of r1's eth0; the error last.
+ */
+function explain(err: unknown, a1: NsProcess, others: Record<string, NsProcess> = {}): Error {
+  const probe = (what: () => string) => {
+    try {
+      return what().trim();
+    } catch (e) {
+      return `(unreadable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+    }
+  };
+  const state = [
+    `r1 agent running: ${a1.running}`,
+    `r1 metrics: ${probe(() => lan.metrics(1).split('\n').filter((l) => /^fulcrum_vrrp_(adverts_received|packets_dropped|state)/.test(l)).join('; '))}`,
+    `r1 eth0: ${probe(() => lan.exec(1, 'ip -6 -o addr show dev eth0; ip -6 maddr show dev eth0 | tr "\\n" " "'))}`,
+    `r2 has the VIP: ${probe(() => String(lan.hasVip(2, VIP)))}`,
+  ];
+  const logs = [['r1', a1] as const, ...Object.entries(others)].map(([name, p]) => `${name}:\n${p.output.slice(-2500)}`);
+  return new Error(`${String(err)}\n${logs.join('\n')}\n${state.join('\n')}\n${String(err)}`);
+}
 
 async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -65,7 +87,7 @@ describe('vrrp-agent, an IPv6 instance before its link-local address exists', ()
       expect(master).toMatchObject({ from: 'backup', priority: 100 });
       await waitUntil('VIP on r1', () => lan.hasVip(1, VIP), 10_000);
     } catch (err) {
-      throw new Error(`${String(err)}\nr1:\n${a1.output.slice(-3000)}`);
+      throw explain(err, a1);
     } finally {
       await a1.stop('SIGTERM');
       lan.exec(1, 'ip link set dev eth0 addrgenmode eui64; ip -6 addr del fe80::1:11/64 dev eth0 2>/dev/null || true');
@@ -101,7 +123,7 @@ describe('vrrp-agent, an IPv6 instance before its link-local address exists', ()
       await a1.waitFor(transition('master'), 10_000, at);
       await waitUntil('VIP on r1', () => lan.hasVip(1, VIP), 10_000);
     } catch (err) {
-      throw new Error(`${String(err)}\nr1:\n${a1.output.slice(-3000)}\nr2:\n${a2.output.slice(-2000)}`);
+      throw explain(err, a1, { r2: a2 });
     } finally {
       await a1.stop('SIGTERM');
       await a2.stop('SIGTERM');
