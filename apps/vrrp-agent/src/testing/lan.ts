@@ -29,6 +29,8 @@ export class NsProcess {
   readonly lines: LogLine[] = [];
   private text = '';
   readonly exited: Promise<void>;
+  /** Resolves when stdout is closed: 'exit' may come before the last lines were read. */
+  private readonly drained: Promise<void>;
 
   constructor(
     readonly child: ChildProcess,
@@ -50,7 +52,9 @@ export class NsProcess {
     });
     child.stderr?.on('data', (c: Buffer) => (this.text += c.toString()));
     this.exited = new Promise((r) => child.once('exit', () => r()));
+    this.drained = new Promise((r) => (child.stdout ? child.stdout.once('close', () => r()) : r()));
   }
+
 
   get output(): string {
     return this.text;
@@ -76,6 +80,8 @@ export class NsProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(timer);
+    // A process the agent started may hold the pipe open: the wait for its last lines is bounded.
+    await Promise.race([this.drained, sleep(1000)]);
   }
 }
 
