@@ -5,6 +5,7 @@
 //   npx tsx tools/bench/src/api/api-bench.ts [--writes 1000] [--services 1000] [--seconds 10] [--connections 10]
 import { randomBytes, scryptSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,9 +21,12 @@ const { values } = parseArgs({
     services: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const WRITES = Number(values.writes);
+/** The issue's target for a write until an agent's watch sees it. */
+const TARGET_P99_MS = 20;
 const SERVICES = Number(values.services);
 const TOKEN = randomBytes(24).toString('base64url');
 const USER = { user: 'bench', password: randomBytes(12).toString('hex') };
@@ -50,6 +54,23 @@ const service = (i: number) => ({
   realServers: Array.from({ length: 4 }, (_, j) => ({ address: `10.200.${j}.${(i % 250) + 1}`, port: 80, weight: 1 + j })),
 });
 
+/**
+ * One PATCH over a kept-alive connection with node:http. Global fetch (undici) cost this client 0.25-0.6 ms more per
+ * request at p50 and several ms at p99 against a trivial loopback server: time that is the bench's, not the API's.
+ */
+function patch(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<{ status: number; etag: string | undefined; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'PATCH', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: res.headers.etag, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function main(): Promise<void> {
   const nats = await startNats({ auth: { users: [USER] } });
   const dir = makeTempDir('api-bench');
@@ -60,11 +81,16 @@ async function main(): Promise<void> {
   const api = await startProcess({
     name: 'config-api',
     command: process.execPath,
-    args: [appBin('config-api'), '--config', config],
+    // --cpu-prof DIR: a CPU profile of config-api alone (written when it exits), to see where a write's time goes.
+    args: [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []), appBin('config-api'), '--config', config],
     dir,
     host: '127.0.0.1',
     port,
-    env: { FULCRUM_NATS__SERVERS: nats.url, FULCRUM_NATS__USER: USER.user, FULCRUM_NATS__PASSWORD: USER.password },
+    env: {
+      FULCRUM_NATS__SERVERS: nats.url,
+      FULCRUM_NATS__USER: USER.user,
+      FULCRUM_NATS__PASSWORD: USER.password,
+    },
     readyTimeoutMs: 60_000,
   });
   const bus = await connectBus({ servers: nats.url, name: 'bench-agent', auth: { user: USER.user, pass: USER.password }, logger: pino({ level: 'silent' }) });
@@ -85,17 +111,15 @@ async function main(): Promise<void> {
     if (first.done || first.value.release !== 'generation') throw new Error(`the snapshot was not released by a generation: ${JSON.stringify(first.value?.release)}`);
     const latencies: number[] = [];
     const answered: number[] = [];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const loadBefore = loadavg()[0]!;
     for (let i = 0; i < WRITES; i++) {
       const id = `bench-${i % SERVICES}`;
       const t0 = performance.now();
-      const res = await fetch(`${base}/v1/virtual-services/${id}/real-servers/10.200.0.${(i % SERVICES % 250) + 1}/80`, {
-        method: 'PATCH',
-        headers,
-        body: JSON.stringify({ weight: 10 + (i % 50) }),
-      });
-      if (!res.ok) throw new Error(`write ${i}: ${res.status} ${await res.text()}`);
+      const res = await patch(agent, `${base}/v1/virtual-services/${id}/real-servers/10.200.0.${(i % SERVICES % 250) + 1}/80`, headers, JSON.stringify({ weight: 10 + (i % 50) }));
+      if (res.status !== 200) throw new Error(`write ${i}: ${res.status} ${res.text}`);
       answered.push(performance.now() - t0);
-      const revision = Number(JSON.parse(res.headers.get('etag') ?? '"0"'));
+      const revision = Number(JSON.parse(res.etag ?? '"0"'));
       for (let seen = false; !seen; ) {
         const next = await iter.next();
         if (next.done) throw new Error('the watch ended');
@@ -105,6 +129,8 @@ async function main(): Promise<void> {
       latencies.push(performance.now() - t0);
     }
     watch.stop();
+    agent.destroy();
+    const loadAfter = loadavg()[0]!;
     latencies.sort((a, b) => a - b);
     answered.sort((a, b) => a - b);
 
@@ -117,12 +143,14 @@ async function main(): Promise<void> {
         [`write -> agent's generation watch, p50 (${WRITES} writes)`, `${percentile(latencies, 50).toFixed(2)} ms`],
         [`write -> agent's generation watch, p99`, `${percentile(latencies, 99).toFixed(2)} ms`],
         [`write -> agent's generation watch, max`, `${latencies[latencies.length - 1]!.toFixed(2)} ms`],
+        [`target: p99 under ${TARGET_P99_MS} ms`, percentile(latencies, 99) < TARGET_P99_MS ? 'met' : 'NOT met'],
         ['write -> API response (committed), p50 / p99', `${percentile(answered, 50).toFixed(2)} / ${percentile(answered, 99).toFixed(2)} ms`],
-        ['load average (1 min) during the run', loadavg()[0]!.toFixed(1)],
+        ['load average (1 min) before / after the writes', `${loadBefore.toFixed(1)} / ${loadAfter.toFixed(1)}`],
         [`GET /v1/virtual-services (${SERVICES} services, ${(body.length / 1e6).toFixed(2)} MB), requests/s`, list.requests.average.toFixed(1)],
         ['GET /v1/virtual-services, p50 latency', `${list.latency.p50} ms`],
         ['GET /v1/virtual-services, p99 latency', `${list.latency.p99} ms`],
         ['GET errors / non-2xx / timeouts', `${list.errors} / ${list.non2xx} / ${list.timeouts}`],
+        ['load average (1 min) after the GETs', loadavg()[0]!.toFixed(1)],
       ])}\n`,
     );
   } finally {
