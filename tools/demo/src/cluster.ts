@@ -92,6 +92,8 @@ export interface Cluster {
   exposeApi(): Promise<void>;
   /** Output of every process, labelled (for failures). */
   logs(): string;
+  /** Output of one of a node's processes ('' when it has none of that name). */
+  output(node: string, name: string): string;
   teardown(): Promise<void>;
 }
 
@@ -265,6 +267,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       ].join('\n')]);
     },
     logs: () => t.logs(),
+    output: (node, name) => procs.get(`${node}/${name}`)?.output() ?? '',
     teardown: () => t.teardown(),
   };
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, unitCommand } from './cluster.js';
-import { outageSince, parseProbe, parseWrk } from './measure.js';
+import { longestPause, outageSince, parseProbe, parseWrk, transitionAt } from './measure.js';
 
 describe('outageSince', () => {
   const rec = (t: number, body?: string) => (body ? { t, ms: 2, body } : { t, ms: 1000, err: 'TIMEOUT' });
@@ -11,6 +11,7 @@ describe('outageSince', () => {
     const o = outageSince(records, 30);
     expect(o.failures).toBe(2);
     expect(o.longestGap).toBe(2080 - 20);
+    expect([o.gapFrom, o.gapTo]).toEqual([20, 2080]);
     expect(o.lastFailureAfter).toBe(1060 - 30);
     expect(o.split).toEqual({ rs2: 2 });
     expect(o.requests).toBe(4);
@@ -28,6 +29,30 @@ describe('outageSince', () => {
 
   it('reads the probe output, skipping lines that are not records', () => {
     expect(parseProbe('noise\n{"t":1,"ms":2,"body":"rs1"}\n')).toEqual([{ t: 1, ms: 2, body: 'rs1' }]);
+  });
+});
+
+describe('longestPause', () => {
+  it('is the longest time between two sends from `since` on, whatever their outcome', () => {
+    const records = [{ t: 0, ms: 1, body: 'rs1' }, { t: 500, ms: 1000, err: 'TIMEOUT' }, { t: 520, ms: 1, body: 'rs1' }, { t: 540, ms: 1, body: 'rs2' }];
+    expect(longestPause(records, 0)).toBe(500);
+    expect(longestPause(records, 10)).toBe(20);
+    expect(longestPause([], 0)).toBe(0);
+  });
+});
+
+describe('transitionAt', () => {
+  const line = (time: string, to: string) => JSON.stringify({ level: 30, time, msg: 'vrrp transition', instance: 'vi_1', to });
+  const log = ['starting', line('2026-11-22T10:00:00.100Z', 'master'), line('2026-11-22T10:00:05.000Z', 'backup'), line('2026-11-22T10:00:09.250Z', 'master')].join('\n');
+
+  it('finds the first transition to a state at or after a time, from pino ISO times', () => {
+    expect(transitionAt(log, 'master', Date.parse('2026-11-22T10:00:01Z'))).toBe(Date.parse('2026-11-22T10:00:09.250Z'));
+    expect(transitionAt(log, 'backup', 0)).toBe(Date.parse('2026-11-22T10:00:05.000Z'));
+  });
+
+  it('is null when the log has none', () => {
+    expect(transitionAt(log, 'fault', 0)).toBeNull();
+    expect(transitionAt('', 'master', 0)).toBeNull();
   });
 });
 

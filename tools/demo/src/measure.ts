@@ -63,6 +63,9 @@ export interface Outage {
    * when it was sent, and the guest's slow answers then do not add to the outage.
    */
   longestGap: number;
+  /** When (ms since the epoch) the longest gap began and ended: the sending of its two answered requests; 0 when there was none. */
+  gapFrom: number;
+  gapTo: number;
   /** Answers by body after `from`. */
   split: Record<string, number>;
   requests: number;
@@ -74,15 +77,40 @@ export function outageSince(records: readonly ProbeRecord[], from: number): Outa
   const failed = after.filter((r) => r.err !== undefined);
   const ok = records.filter((r) => r.err === undefined);
   let longestGap = 0;
+  let gapFrom = 0;
+  let gapTo = 0;
   let prev = ok.filter((r) => r.t < from).at(-1);
   for (const r of ok.filter((x) => x.t >= from)) {
-    if (prev) longestGap = Math.max(longestGap, r.t - prev.t);
+    if (prev && r.t - prev.t > longestGap) [longestGap, gapFrom, gapTo] = [r.t - prev.t, prev.t, r.t];
     prev = r;
   }
   const split: Record<string, number> = {};
   for (const r of after) if (r.body !== undefined) split[r.body] = (split[r.body] ?? 0) + 1;
   const last = failed.at(-1);
-  return { failures: failed.length, lastFailureAfter: last ? last.t - from : 0, longestGap, split, requests: after.length };
+  return { failures: failed.length, lastFailureAfter: last ? last.t - from : 0, longestGap, gapFrom, gapTo, split, requests: after.length };
+}
+
+/** The longest time between two requests the probe sent from `since` on: a starved guest pauses the probe too. */
+export function longestPause(records: readonly ProbeRecord[], since: number): number {
+  const sent = records.map((r) => r.t).filter((t) => t >= since).sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < sent.length; i += 1) longest = Math.max(longest, (sent[i] ?? 0) - (sent[i - 1] ?? 0));
+  return longest;
+}
+
+/** When (ms since the epoch) a vrrp-agent's log first shows a transition to `to` at or after `since`; null when it does not. */
+export function transitionAt(log: string, to: string, since: number): number | null {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const l = JSON.parse(line) as { msg?: unknown; to?: unknown; time?: unknown };
+      const at = typeof l.time === 'string' ? Date.parse(l.time) : typeof l.time === 'number' ? l.time : NaN;
+      if (l.msg === 'vrrp transition' && l.to === to && at >= since) return at;
+    } catch {
+      // not a log line
+    }
+  }
+  return null;
 }
 
 /** Answers from `who` started after `from`: a real server that should get nothing. */
