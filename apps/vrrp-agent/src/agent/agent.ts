@@ -217,6 +217,7 @@ export class VrrpAgent {
     );
     this.routers.set(inst.id, router);
     channel.routers.set(inst.virtualRouterId, router);
+    this.prepareAnnouncers(router);
     // Tracked objects first, so that a down link or failing script starts the instance in fault.
     this.trackLinks(router);
     for (const t of inst.trackVirtualServices) {
@@ -349,6 +350,21 @@ export class VrrpAgent {
     } catch (err) {
       this.metrics.packetsDropped.inc({ interface: iface, reason: 'error' });
       this.opts.logger.error({ err, interface: iface }, 'packet handling failed; dropped');
+    }
+  }
+
+  /**
+   * Opens the announcers of an instance's VIP interfaces now, not at its first takeover: on a busy
+   * director that first open (and the code it runs for the first time) delayed the gratuitous ARP.
+   * One that cannot be opened now is tried again when it is needed.
+   */
+  private prepareAnnouncers(router: VrrpRouter): void {
+    for (const link of new Set(router.vips.map((v) => v.link))) {
+      try {
+        this.announcer(link);
+      } catch (err) {
+        this.opts.logger.warn({ err, instance: router.id, interface: link }, 'cannot open the gratuitous ARP socket yet; trying again at takeover');
+      }
     }
   }
 
