@@ -43,6 +43,15 @@ describe('CheckState (keepalived checker semantics)', () => {
     expect(r.delays).toEqual([5000, 300, 300, 5000, 5000]);
   });
 
+  it('keeps rounds an interval apart from when each was due, however late its probe ended', () => {
+    const s = new CheckState(base);
+    // Due at 0, answered at 250: the next round is still due at 1000, not 1250.
+    expect(s.record(ok, 250, 0).nextAt).toBe(1000);
+    expect(s.record(bad, 1040, 1000).nextAt).toBe(2000);
+    // A probe that overran its interval (a 1.5 s timeout) waits a whole interval from its end.
+    expect(s.record(bad, 3500, 2000).nextAt).toBe(4500);
+  });
+
   it('records each transition with its time and the failure reason', () => {
     const r = drive({ retry: 1, delayBeforeRetryMs: 300 }, '+--++');
     expect(r.transitions).toEqual(['down@1300:refused', 'up@2300:rise']);

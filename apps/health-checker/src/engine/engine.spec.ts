@@ -6,7 +6,7 @@ import { FakeClock } from '../testing/index.js';
 import { HealthEngine, type HealthReport } from './engine.js';
 import { serverTargets } from './targets.js';
 
-type Behaviour = 'up' | 'refused' | 'hang' | { weightExit: number };
+type Behaviour = 'up' | 'refused' | 'hang' | { weightExit: number } | { slowMs: number };
 
 /** Probes answered from a table by real-server address; 'hang' waits for the probe's own deadline. */
 function fakeRunner(clock: FakeClock, table: Map<string, Behaviour>) {
@@ -25,15 +25,23 @@ function fakeRunner(clock: FakeClock, table: Map<string, Behaviour>) {
     const b = table.get(target.address) ?? 'up';
     if (b === 'up') return Promise.resolve(finish({ ok: true, latencyMs: 0.2 }));
     if (b === 'refused') return Promise.resolve(finish({ ok: false, reason: 'refused', message: `connection refused by ${target.address}`, latencyMs: 0.1 }));
+    if (typeof b === 'object' && 'slowMs' in b) {
+      return new Promise((resolve) => clock.setTimer(() => resolve(finish({ ok: true, latencyMs: b.slowMs })), b.slowMs));
+    }
     if (typeof b === 'object') return Promise.resolve(finish({ ok: true, latencyMs: 1, weight: b.weightExit }));
     const spec = probes[0] as { timeoutMs: number };
     return new Promise((resolve) => {
-      const t = clock.setTimer(() => resolve(finish({ ok: false, reason: 'timeout', message: 'no answer', latencyMs: spec.timeoutMs })), spec.timeoutMs);
-      ctx.signal?.addEventListener('abort', () => {
+      // A check keeps one signal for its life: a probe that timed out must stop listening to it.
+      const onAbort = (): void => {
         clock.clearTimer(t);
         aborted.push(target.address);
         resolve(finish({ ok: false, reason: 'aborted', message: 'cancelled', latencyMs: 0 }));
-      });
+      };
+      const t = clock.setTimer(() => {
+        ctx.signal?.removeEventListener('abort', onAbort);
+        resolve(finish({ ok: false, reason: 'timeout', message: 'no answer', latencyMs: spec.timeoutMs }));
+      }, spec.timeoutMs);
+      ctx.signal?.addEventListener('abort', onAbort);
     });
   };
   return { run, started, aborted, maxRunning: () => maxRunning };
@@ -154,6 +162,15 @@ describe('HealthEngine', () => {
     expect(times('10.0.0.1')).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
     // The hanging one starts its next round an interval after its timeout, as keepalived does.
     expect(times('10.0.0.9')).toEqual([0, 4000]);
+  });
+
+  it('starts checks an interval apart even when each answer takes a while (no drift)', async () => {
+    const { clock, table, runner, load } = setup();
+    table.set('10.0.0.1', { slowMs: 300 });
+    load(service('web', ['10.0.0.1'], tcp({ interval: 1, connectTimeout: 0.9 })));
+    await clock.advance(4500);
+    // 10,000 servers at 1 s must mean 10,000 checks/s: answers taking 300 ms do not stretch the period to 1.3 s.
+    expect(runner.started.map((s) => s.at)).toEqual([0, 1000, 2000, 3000, 4000]);
   });
 
   it('runs at most maxInFlight probes; due checks wait their turn in order', async () => {

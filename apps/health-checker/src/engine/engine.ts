@@ -88,7 +88,7 @@ export class EngineError extends Error {
 
 /**
  * The health-check scheduler: one heap of next-due checks and one timer for all of them. Each check
- * follows keepalived's schedule (CheckState) from the moment its own probe completes, so a slow
+ * follows keepalived's schedule (CheckState), rescheduled when its own probe completes, so a slow
  * check never delays another's; at most `maxInFlight` probes run at once and due checks queue in
  * order behind them. Warmup scatters first checks over the interval so thousands do not fire together.
  */
@@ -230,7 +230,7 @@ export class HealthEngine {
     if (!check.removed && !this.stopped) {
       const now = this.clock.now();
       this.opts.observer?.checkDone(check.type, result);
-      const step = check.state.record(result, now);
+      const step = check.state.record(result, now, check.due);
       check.due = step.nextAt;
       this.heap.push(check);
       this.maybeReport(check.server);
