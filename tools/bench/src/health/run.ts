@@ -110,6 +110,8 @@ interface PhaseResult {
   cpuSeconds: number;
   checks: number;
   seconds: number;
+  /** The host's 1-minute load average at the end of the phase: the two phases run one after the other, on a shared host. */
+  load: string;
 }
 
 async function measure(pid: number, during?: (t0: number) => Promise<void>): Promise<PhaseResult> {
@@ -119,7 +121,7 @@ async function measure(pid: number, during?: (t0: number) => Promise<void>): Pro
   await Promise.all([sleep(duration * 1000), during?.(t0)]);
   const cpu1 = cpuSeconds(pid);
   const acc1 = activeOpens();
-  return { cpuSeconds: cpu1 - cpu0, checks: acc1 - acc0, seconds: (performance.now() - t0) / 1000 };
+  return { cpuSeconds: cpu1 - cpu0, checks: acc1 - acc0, seconds: (performance.now() - t0) / 1000, load: loadAverage().split(' ')[0] ?? '?' };
 }
 
 const warmupMs = interval * 1000 + 3000;
@@ -190,6 +192,7 @@ const f = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(dig
 const budgetMs = interval * 1000 + 50;
 const rows: [string, string, string][] = [
   ['real servers, interval', `${servers}, ${interval} s`, `${servers}, ${interval} s`],
+  ['host load at the end of the phase (1 min)', ours.load, hap.load],
   ['checks/s (TCP connects, kernel count)', f(ours.checks / ours.seconds, 0), f(hap.checks / hap.seconds, 0)],
   ['CPU (% of one core)', f((100 * ours.cpuSeconds) / ours.seconds), f((100 * hap.cpuSeconds) / hap.seconds)],
   ['CPU per check (us)', f(perCheckUs(ours)), f(perCheckUs(hap))],
