@@ -4,7 +4,7 @@
 import { type RedisServer, type SentinelServer, eventually, startRedis, startRedisSentinel } from '@fulcrum/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestProxy, startTestProxy } from './testing/index.js';
+import { type TestProxy, type WriteLoopResult, startTestProxy, startWriteLoop } from './testing/index.js';
 
 const port = (url: string) => Number(new URL(url).port);
 let master: RedisServer;
@@ -33,47 +33,22 @@ afterAll(async () => {
   for (const r of [master, ...(replicas ?? [])]) await r?.dispose();
 });
 
-interface LoopResult {
-  acked: number[];
-  errors: string[];
-  gapMs: number;
-}
-
-/** Writes k<i> = i one after another until `until()` or 30 s; the gap is the longest time without an ack. */
-async function writeLoop(proxy: TestProxy, prefix: string, until: () => boolean, res: LoopResult): Promise<LoopResult> {
-  const c = new Redis({ port: proxy.port, maxRetriesPerRequest: 0 });
-  let last = Date.now();
-  const end = Date.now() + 30_000;
-  for (let i = 0; Date.now() < end && !until(); i++) {
-    try {
-      await c.set(`${prefix}${i}`, String(i));
-      res.acked.push(i);
-      res.gapMs = Math.max(res.gapMs, Date.now() - last);
-      last = Date.now();
-    } catch (e) {
-      res.errors.push((e as Error).message);
-    }
-  }
-  c.disconnect();
-  return res;
-}
-
 describe('master failover through Sentinel', () => {
   it('moves both proxies to the new master; errors are retryable; durable acks survive', async () => {
     const oldPort = port(master.url);
     let killedAt = 0;
     let movedAt = 0;
     const done = () => movedAt > 0 && Date.now() - movedAt > 2000;
-    const progress: LoopResult[] = [0, 1].map(() => ({ acked: [], errors: [], gapMs: 0 }));
-    const loops = Promise.all([writeLoop(plain, 'plain:', done, progress[0] as LoopResult), writeLoop(durable, 'durable:', done, progress[1] as LoopResult)]);
-    await eventually('writes acknowledged before the kill', () => progress.every((r) => r.acked.length >= 20), 20_000);
+    const running = [startWriteLoop(plain.port, { prefix: 'plain:', until: done, maxMs: 30_000 }), startWriteLoop(durable.port, { prefix: 'durable:', until: done, maxMs: 30_000 })] as const;
+    const loops = Promise.all([running[0].done, running[1].done]);
+    await eventually('writes acknowledged before the kill', () => running.every((l) => l.result.acked.length >= 20), 20_000);
     killedAt = Date.now();
     await master.kill();
     await eventually('a new master', () => plain.pool.master?.port !== oldPort && durable.pool.master?.port !== oldPort && plain.pool.connected, 25_000);
     movedAt = Date.now();
     const [p, d] = await loops;
 
-    const report = (name: string, r: LoopResult) =>
+    const report = (name: string, r: WriteLoopResult) =>
       `${name}: ${r.acked.length} acked, ${r.errors.length} errors, longest gap ${r.gapMs} ms, master moved ${movedAt - killedAt} ms after the kill`;
     process.stderr.write(`failover: ${report('plain', p)}\nfailover: ${report('durable', d)}\n`);
 

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusReplicationFeed } from './replication-feed.js';
 import type { ReplicationFeed, ReplicationSink } from './replication-master.js';
-import { type TestProxy, startTestProxy } from './testing/index.js';
+import { type TestProxy, startTestProxy, startWriteLoop } from './testing/index.js';
 
 const MONITOR_BIN = fileURLToPath(new URL('../../replication-monitor/bin/replication-monitor.mjs', import.meta.url));
 const port = (url: string) => Number(new URL(url).port);
@@ -112,31 +112,6 @@ afterAll(async () => {
   await r2?.dispose();
 });
 
-interface LoopResult {
-  acked: number;
-  errors: string[];
-  gapMs: number;
-}
-
-/** Writes k<i> one after another until `until()` or 60 s; the gap is the longest time without an ack. */
-async function writeLoop(proxy: TestProxy, until: () => boolean, res: LoopResult): Promise<LoopResult> {
-  const c = new Redis({ port: proxy.port, maxRetriesPerRequest: 0 });
-  let last = Date.now();
-  const end = Date.now() + 60_000;
-  for (let i = 0; Date.now() < end && !until(); i++) {
-    try {
-      await c.set(`loop:${i}`, String(i));
-      res.acked++;
-      res.gapMs = Math.max(res.gapMs, Date.now() - last);
-      last = Date.now();
-    } catch (e) {
-      res.errors.push((e as Error).message);
-    }
-  }
-  c.disconnect();
-  return res;
-}
-
 /** The monitor's word by hand, without NATS. */
 class HandFeed implements ReplicationFeed {
   sink: ReplicationSink | null = null;
@@ -214,9 +189,8 @@ describe('session-store proxy following the replication-monitor', () => {
     const [p1, p2] = [port(r1.url), port(r2.url)];
     let promotedAt = 0;
     let movedAt = 0;
-    const res: LoopResult = { acked: 0, errors: [], gapMs: 0 };
-    const loop = writeLoop(proxy, () => movedAt > 0 && Date.now() - movedAt > 2000, res);
-    await eventually('writes acknowledged before the promotion', () => res.acked >= 50, 30_000);
+    const { result: res, done: loop } = startWriteLoop(proxy.port, { prefix: 'loop:', until: () => movedAt > 0 && Date.now() - movedAt > 2000, maxMs: 60_000 });
+    await eventually('writes acknowledged before the promotion', () => res.acked.length >= 50, 30_000);
 
     const n1 = new Redis({ port: p1 });
     const n2 = new Redis({ port: p2 });
@@ -228,7 +202,7 @@ describe('session-store proxy following the replication-monitor', () => {
       movedAt = Date.now();
       await loop;
       process.stderr.write(
-        `replication failover: ${res.acked} acked, ${res.errors.length} errors, longest gap ${res.gapMs} ms, ` +
+        `replication failover: ${res.acked.length} acked, ${res.errors.length} errors, longest gap ${res.gapMs} ms, ` +
           `master moved ${movedAt - promotedAt} ms after the promotion${res.errors.length > 0 ? ` (first error: ${res.errors[0]})` : ''}\n`,
       );
 

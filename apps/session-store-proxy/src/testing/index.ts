@@ -66,3 +66,5 @@ export async function startTestProxy(
     },
   };
 }
+
+export { type WriteLoop, type WriteLoopResult, startWriteLoop } from './write-loop.js';
