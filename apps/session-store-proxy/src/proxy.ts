@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CONNECTION_COMMANDS, CommandError, FORWARDED, type CommandInfo } from './commands.js';
 import { encodeCommands, joinViews } from './encoder.js';
 import { arrayElements, integerReply, setnxReply, toResp3 } from './reply-frames.js';
-import { OK, type Protocol, type Reply, RequestParser, RespProtocolError, encode, err, type ParserLimits } from './resp.js';
+import { OK, type ParsedCommand, type Protocol, type Reply, RequestParser, RespProtocolError, encode, err, type ParserLimits } from './resp.js';
 import { type Upstream, rewrite } from './rewrite.js';
 import { type LostReason, type PoolRequest, type UpstreamPool } from './upstream.js';
 import type { LinkEvents, UpstreamLink } from './upstream-link.js';
@@ -288,7 +288,7 @@ const CLOSE_TX: LinkEvents = {
 class ClientSession {
   private readonly parser: RequestParser;
   private readonly slots: Slot[] = [];
-  private backlog: Buffer[][] = [];
+  private backlog: ParsedCommand[] = [];
   private proto: Protocol = 2;
   private authed: boolean;
   private name: Buffer | null = null;
@@ -346,7 +346,7 @@ class ClientSession {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    let cmds: Buffer[][];
+    let cmds: ParsedCommand[];
     try {
       cmds = this.parser.feed(chunk);
     } catch (e) {
@@ -367,7 +367,7 @@ class ClientSession {
     const max = this.proxy.opts.maxPendingReplies;
     const backlog = this.backlog;
     let i = 0;
-    while (i < backlog.length && this.slots.length < max && !this.closed) this.dispatch(backlog[i++] as Buffer[]);
+    while (i < backlog.length && this.slots.length < max && !this.closed) this.dispatch(backlog[i++] as ParsedCommand);
     if (i === backlog.length) this.backlog = [];
     else backlog.splice(0, i);
     if (this.backlog.length > 0 || this.slots.length >= max) this.pause();
@@ -488,7 +488,7 @@ class ClientSession {
 
   // ---- commands ----
 
-  private dispatch(argv: Buffer[]): void {
+  private dispatch(argv: ParsedCommand): void {
     const name = commandName(argv[0] as Buffer);
     this.proxy.totalCommands++;
     const info = FORWARDED[name];
@@ -520,7 +520,7 @@ class ClientSession {
       this.multi.push({ name, up });
       return this.reply({ status: 'QUEUED' });
     }
-    this.forward(info, up);
+    this.forward(info, up, unchanged(up, name, args) ? argv.raw : undefined);
   }
 
   private refuse(message: string): void {
@@ -528,15 +528,25 @@ class ClientSession {
     this.reply(err(message));
   }
 
-  private forward(info: CommandInfo, up: Upstream): void {
+  /** `raw`: the client's own bytes for the command, when the rewrite left it as it was. */
+  private forward(info: CommandInfo, up: Upstream, raw: Buffer | undefined): void {
     const o = this.proxy.opts;
     const durable = info.write && o.durable;
-    const cmds: Buffer[][] = [[nameBytes(up.name), ...up.args]];
-    if (up.after) cmds.push([nameBytes(up.after.name), ...up.after.args]);
-    if (durable) cmds.push(waitCommand(o.durableTimeoutMs));
     const shape = up.setnx ? Shape.Setnx : info.mapReply ? Shape.Map : Shape.AsIs;
     const tx = this.tx;
-    const req = new Forwarded(this, encodeCommands(cmds), cmds.length, shape, info.idempotent, durable, tx === null, performance.now());
+    let bytes: Buffer;
+    let replies = 1;
+    if (raw !== undefined && !durable) {
+      // The client's bytes as they came: no encoding, and a pipelined batch stays one contiguous view.
+      bytes = raw;
+    } else {
+      const cmds: Buffer[][] = [[nameBytes(up.name), ...up.args]];
+      if (up.after) cmds.push([nameBytes(up.after.name), ...up.after.args]);
+      if (durable) cmds.push(waitCommand(o.durableTimeoutMs));
+      bytes = encodeCommands(cmds);
+      replies = cmds.length;
+    }
+    const req = new Forwarded(this, bytes, replies, shape, info.idempotent, durable, tx === null, performance.now());
     this.slots.push(req);
     if (tx) tx.send(req);
     else o.pool.send(req);
@@ -741,6 +751,13 @@ const SPELLINGS = new Map<string, string>();
 for (const n of [...Object.keys(FORWARDED), ...CONNECTION_COMMANDS]) {
   SPELLINGS.set(n, n);
   SPELLINGS.set(n.toLowerCase(), n);
+}
+
+/** The rewrite changed nothing: same command, same argument buffers, nothing sent after it. */
+function unchanged(up: Upstream, name: string, args: readonly Buffer[]): boolean {
+  if (up.name !== name || up.after !== undefined || up.setnx === true || up.args.length !== args.length) return false;
+  for (let i = 0; i < args.length; i++) if (up.args[i] !== args[i]) return false;
+  return true;
 }
 
 function commandName(arg: Buffer): string {

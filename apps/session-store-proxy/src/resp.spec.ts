@@ -44,6 +44,18 @@ describe('RequestParser', () => {
     expect(() => p.feed(Buffer.from(`*${'1'.repeat(200)}`))).toThrow(/line too long/);
   });
 
+  it('gives the exact bytes of each command that arrived whole, so they can be forwarded as sent', () => {
+    const wire = Buffer.from(cmd('GET', 'a') + cmd('SET', 'b', '1') + 'PING\r\n' + cmd('GET', 'c').slice(0, 6));
+    const p = new RequestParser();
+    const out = p.feed(wire);
+    expect(out.map((c) => c.raw?.toString())).toEqual([cmd('GET', 'a'), cmd('SET', 'b', '1'), undefined]);
+    // The rest of the split command comes in the next chunk: its arguments are there, its bytes are not one view.
+    const [rest] = p.feed(Buffer.from(cmd('GET', 'c').slice(6)));
+    expect(strs([rest as Buffer[]])).toEqual([['GET', 'c']]);
+    expect(rest?.raw).toBeUndefined();
+    expect(p.feed(Buffer.from(cmd('GET', 'd')))[0]?.raw?.toString()).toBe(cmd('GET', 'd'));
+  });
+
   it('says when a command is half received', () => {
     const p = new RequestParser();
     p.feed(Buffer.from('*2\r\n$3\r\nGET\r\n$1'));

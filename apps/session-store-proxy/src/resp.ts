@@ -20,6 +20,12 @@ const CR = 13;
 const LF = 10;
 
 /**
+ * A parsed command. `raw` is the command exactly as the client sent it (a view of the read chunk), when it arrived
+ * whole in one chunk as a multibulk: the proxy can forward those bytes instead of encoding the arguments again.
+ */
+export type ParsedCommand = Buffer[] & { raw?: Buffer };
+
+/**
  * Turns a byte stream into commands (arrays of binary-safe arguments). Requests are flat arrays of bulk strings,
  * as Redis itself accepts; a nested array is refused at once, whatever its depth. Inline commands (`PING\r\n`)
  * are accepted for telnet-style use.
@@ -31,8 +37,11 @@ export class RequestParser {
   /** Bytes needed in `buf` before parsing can make progress. */
   private need = 1;
   private pos = 0;
-  private args: Buffer[] | null = null;
+  private args: ParsedCommand | null = null;
   private expected = 0;
+  /** Where the command being parsed starts, and in which buffer (another buffer: it spans chunks, no raw view). */
+  private cmdStart = 0;
+  private cmdBuf: Buffer | null = null;
 
   constructor(private readonly limits: ParserLimits = DEFAULT_LIMITS) {}
 
@@ -42,7 +51,7 @@ export class RequestParser {
   }
 
   /** Feeds a chunk; returns the commands it completed. Throws RespProtocolError on bad input. */
-  feed(chunk: Buffer): Buffer[][] {
+  feed(chunk: Buffer): ParsedCommand[] {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     const available = this.buf.length - this.pos + this.pendingBytes;
@@ -55,7 +64,7 @@ export class RequestParser {
     this.pos = 0;
     this.pending = [];
     this.pendingBytes = 0;
-    const out: Buffer[][] = [];
+    const out: ParsedCommand[] = [];
     for (;;) {
       const cmd = this.next();
       if (cmd === undefined) break;
@@ -65,11 +74,13 @@ export class RequestParser {
   }
 
   /** One command, or undefined when more bytes are needed. */
-  private next(): Buffer[] | undefined {
+  private next(): ParsedCommand | undefined {
     const buf = this.buf;
     if (this.args === null) {
       if (this.pos >= buf.length) return this.wait(1);
       if (buf[this.pos] !== 0x2a /* '*' */) return this.inline();
+      this.cmdStart = this.pos;
+      this.cmdBuf = buf;
       const line = this.line();
       if (line === undefined) return undefined;
       const n = parseLength(line, 1, 'multibulk length');
@@ -105,7 +116,9 @@ export class RequestParser {
       this.pos += len + 2;
     }
     const done = this.args;
+    if (this.cmdBuf === buf) done.raw = buf.subarray(this.cmdStart, this.pos);
     this.args = null;
+    this.cmdBuf = null;
     this.need = 1;
     return done;
   }

@@ -54,11 +54,13 @@ describe('upstream link', () => {
   });
 
   it('hands each client its own reply when the upstream splits replies at odd places', async () => {
-    // Answers every command with one bulk naming its key, sent one byte at a time.
+    // Answers every command with one bulk naming its key, sent one byte at a time. Any case, as Redis: the proxy
+    // forwards a command it does not rewrite as the client spelled it.
+    const GET = /^\*2\r\n\$3\r\nGET\r\n\$\d+\r\n([^\r]*)\r\n/i;
     let pending = '';
     const port = await fakeUpstream((socket, chunk) => {
       pending += chunk.toString('latin1');
-      for (let m = /^\*2\r\n\$3\r\nGET\r\n\$\d+\r\n([^\r]*)\r\n/.exec(pending); m; m = /^\*2\r\n\$3\r\nGET\r\n\$\d+\r\n([^\r]*)\r\n/.exec(pending)) {
+      for (let m = GET.exec(pending); m; m = GET.exec(pending)) {
         pending = pending.slice(m[0].length);
         const key = m[1] ?? '';
         for (const byte of Buffer.from(`$${key.length}\r\n${key}\r\n`)) socket.write(Buffer.from([byte]));

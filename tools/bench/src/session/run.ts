@@ -168,6 +168,20 @@ try {
     }
   }
   rows.push('');
+  // Issue 8's targets: unpipelined at least 0.9x direct; at least 0.8x twemproxy pipelined and unpipelined.
+  rows.push('Targets (issue 8)');
+  rows.push('| target | measured (worst of SET, GET) | met |');
+  rows.push('| --- | ---: | --- |');
+  const worst = (p: number, over: Target) => Math.min(...['set', 'get'].map((op) => m('fulcrum', p, op) / m(over, p, op)));
+  for (const [label, p, over, goal] of [
+    ['-P 1: fulcrum >= 0.9x direct', 1, 'direct', 0.9],
+    ['-P 1: fulcrum >= 0.8x twemproxy', 1, 'twemproxy', 0.8],
+    ['-P 16: fulcrum >= 0.8x twemproxy', 16, 'twemproxy', 0.8],
+  ] as const) {
+    const r = worst(p, over);
+    rows.push(`| ${label} | ${r.toFixed(2)}x | ${r >= goal ? 'met' : 'NOT met'} |`);
+  }
+  rows.push('');
   rows.push('CPU time of the server process per request (SET and GET runs together, microseconds; median of the rounds)');
   rows.push('| pipeline | redis (direct) | fulcrum | twemproxy | twemproxy/fulcrum |');
   rows.push('| --- | ---: | ---: | ---: | ---: |');
