@@ -114,6 +114,15 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const r = await crashMasterStep(c, opts);
     console.info(`crash director1: ${r.observed}`);
+    // What director2's agents did in the first seconds: where a long outage went.
+    const crashAt = Number(r.figures.crashAt ?? 0);
+    for (const service of ['vrrp-agent', 'ipvs-agent'] as const) {
+      const lines = c.output('director2', service).split('\n').filter((l) => {
+        const at = /"time":"([^"]+)"/.exec(l);
+        return at?.[1] !== undefined && Date.parse(at[1]) >= crashAt && Date.parse(at[1]) <= crashAt + 5000;
+      });
+      console.info(`director2 ${service} after the crash:\n${lines.map((l) => l.slice(0, 400)).join('\n')}`);
+    }
     expect(r.figures.takeoverMs).toBeGreaterThan(0);
     expect(r.figures.gapMs).toBeLessThan(opts.failoverGapMs);
     expect(await c.vipHolder()).toBe('director2');

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGetMany, tally } from '@fulcrum/lab';
 import { addresses, type Cluster, until } from './cluster.js';
-import { answersFrom, longestPause, outageSince, probeWarm, startProbe, transitionAt, wrk } from './measure.js';
+import { answersFrom, longestPause, outageSince, type ProbeRecord, probeWarm, startProbe, transitionAt, wrk } from './measure.js';
 
 // The seed's tests, in order, each with what it must show. A step's figures come from the client:
 // a probe sending one request every few ms through the VIP while the step happens.
@@ -171,10 +171,17 @@ export async function crashMasterStep(c: Cluster, o: ScenarioOptions): Promise<S
           : // Where a long outage comes from: the backup's own takeover, or a guest too busy to send (the probe's pauses).
             `director2 master ${master - asked} ms after the crash began (its link went down within ${from - asked} ms); ` +
             `outage ${out.longestGap} ms (answered requests sent ${out.gapFrom - asked} and ${out.gapTo - asked} ms into the crash), ${out.failures} failed of ${out.requests}; ` +
-            `the probe's longest pause between sends ${longestPause(records, asked)} ms`,
+            `the probe's longest pause between sends ${longestPause(records, asked)} ms; errors ${errorsBetween(records, out.gapFrom, out.gapTo)}`,
     ok,
-    figures: { takeoverMs: master === null ? -1 : master - asked, gapMs: out.longestGap, failures: out.failures },
+    figures: { takeoverMs: master === null ? -1 : master - asked, gapMs: out.longestGap, failures: out.failures, crashAt: asked },
   };
+}
+
+/** The probe's errors for requests sent in [from, to], counted by kind ("TIMEOUT x3, ECONNRESET x1"), or "none". */
+function errorsBetween(records: readonly ProbeRecord[], from: number, to: number): string {
+  const kinds = new Map<string, number>();
+  for (const r of records) if (r.err !== undefined && r.t >= from && r.t <= to) kinds.set(r.err, (kinds.get(r.err) ?? 0) + 1);
+  return kinds.size === 0 ? 'none' : [...kinds].map(([k, n]) => `${k} x${n}`).join(', ');
 }
 
 /**

@@ -267,6 +267,7 @@ export class VrrpRouter {
   }
 
   private addVips(): void {
+    const asked = Date.now();
     this.vipWork = this.vipWork.then(async () => {
       await Promise.all(
         this.vips.map(async (v) => {
@@ -279,7 +280,10 @@ export class VrrpRouter {
           }
         }),
       );
-      if (this.vrrp.state === 'master') this.startAnnouncing();
+      if (this.vrrp.state !== 'master') return;
+      this.startAnnouncing();
+      // As keepalived says it sends gratuitous ARPs: when the client side could move, after the transition.
+      this.log.info({ addresses: this.vips.map((v) => v.address), ms: Date.now() - asked }, 'virtual addresses added and announced');
     });
   }
 
