@@ -27,6 +27,12 @@ describe('outageSince', () => {
     expect(outageSince(slow, 10).longestGap).toBe(20);
   });
 
+  it('takes answers in the order they were sent, not the order they completed', () => {
+    // Printed as they complete: the one sent at 50 answered last, after those sent up to 900.
+    const done = [rec(0, 'rs1'), ...[100, 200, 300, 400, 500, 600, 700, 800, 900].map((t) => rec(t, 'rs2')), { t: 50, ms: 950, body: 'rs1' }, rec(1000, 'rs2')];
+    expect(outageSince(done, 10)).toMatchObject({ longestGap: 100, failures: 0 });
+  });
+
   it('reads the probe output, skipping lines that are not records', () => {
     expect(parseProbe('noise\n{"t":1,"ms":2,"body":"rs1"}\n')).toEqual([{ t: 1, ms: 2, body: 'rs1' }]);
   });

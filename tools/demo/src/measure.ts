@@ -75,7 +75,9 @@ export interface Outage {
 export function outageSince(records: readonly ProbeRecord[], from: number): Outage {
   const after = records.filter((r) => r.t >= from);
   const failed = after.filter((r) => r.err !== undefined);
-  const ok = records.filter((r) => r.err === undefined);
+  // The probe prints a record when its request completes: a slow answer comes after later, faster
+  // ones. Gaps are between consecutive sends, so the answered requests go in the order they were sent.
+  const ok = records.filter((r) => r.err === undefined).sort((a, b) => a.t - b.t);
   let longestGap = 0;
   let gapFrom = 0;
   let gapTo = 0;
