@@ -50,7 +50,8 @@ export function checkDesiredState(objects: DesiredObject[]): FormattedIssue[] {
   // Direct routing rewrites only the destination MAC: every director that may hold the VIP must reach each DR
   // real server on one of its own segments. Checked against the directors that list their networks.
   const segmented = [...hosts.values()].filter((h) => h.roles.includes('director') && h.networks !== undefined);
-  for (const vs of services.values()) {
+  // Runs on every API write: with no director listing networks (an imported keepalived.conf) there is nothing to check.
+  for (const vs of segmented.length === 0 ? [] : services.values()) {
     const targets = [...vs.realServers.map((rs, i) => ({ d: rs, path: ['realServers', i, 'address'] })), ...(vs.sorryServer ? [{ d: vs.sorryServer, path: ['sorryServer', 'address'] }] : [])];
     for (const { d, path } of targets) {
       if (forwardingOf(vs, d) !== 'dr') continue;
