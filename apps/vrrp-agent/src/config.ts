@@ -35,5 +35,11 @@ export const configSchema = serviceConfig({ statusPort: STATUS_PORT }).extend({
   announce: announceConfig.prefault({}),
   linkResyncInterval: ms('link states (down or no carrier = fault) follow rtnetlink notifications; all are also re-read this often', 0.1, 3600, 10),
   ipvsSync: ipvsSyncConfig.optional(),
+  startupHold: ms(
+    "after the agent starts, an instance whose VIPs carry virtual services stays in fault until this host's IPVS table holds them, at most this long; 0 = no hold",
+    0,
+    3600,
+    30,
+  ),
 });
 export type VrrpAgentConfig = z.infer<typeof configSchema>;

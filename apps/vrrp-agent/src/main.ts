@@ -1,6 +1,7 @@
 import { RtnetlinkAddresses, RtnetlinkLinkWatch, openArpAnnouncer, openVrrpSocket } from '@fulcrum/netlink';
 import { packageVersion, runService } from '@fulcrum/runtime';
 import { VrrpAgent } from './agent/agent.js';
+import { KernelDataPlane } from './agent/data-plane.js';
 import { BusLink } from './bus-link.js';
 import { configSchema } from './config.js';
 
@@ -25,6 +26,8 @@ await runService(
       await addresses.close();
       await links.close();
     });
+    const table = new KernelDataPlane(svc.logger.child({ component: 'startup-hold' }));
+    svc.onStop('ipvs', () => table.close());
     let link: BusLink | null = null;
     const agent = new VrrpAgent({
       host: cfg.host,
@@ -43,6 +46,7 @@ await runService(
         refreshMs: cfg.announce.refresh * 1000,
       },
       onState: (data) => link?.onState(data),
+      dataPlane: cfg.startupHold > 0 ? { table, holdMs: cfg.startupHold * 1000 } : undefined,
     });
     // Registered before the agent so that it closes after it: the last events still go out.
     link = new BusLink(svc, agent);

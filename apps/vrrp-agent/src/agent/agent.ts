@@ -6,6 +6,8 @@ import { decodePacket, syncGroupDecision } from '@fulcrum/vrrp';
 import type { AddressFamily, DecodeContext, VrrpClock, VrrpStep } from '@fulcrum/vrrp';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { describeService, frontedServices } from './data-plane.js';
+import type { DataPlane } from './data-plane.js';
 import { createAgentMetrics } from './metrics.js';
 import type { AgentMetrics } from './metrics.js';
 import { VrrpRouter } from './router.js';
@@ -38,6 +40,12 @@ export interface AgentOptions {
   readonly clock?: VrrpClock;
   /** Every transition, as the vrrp-state event carries it. */
   readonly onState?: (data: VrrpStateData) => void;
+  /**
+   * The startup hold: an instance whose VIPs carry virtual services starts in fault until this host's
+   * IPVS table holds them (asked every `pollMs`), for at most `holdMs` after the agent's first such
+   * instance. Once released it never holds again in this process (a changed instance restarts at once).
+   */
+  readonly dataPlane?: { readonly table: DataPlane; readonly holdMs: number; readonly pollMs?: number };
 }
 
 interface Channel {
@@ -56,6 +64,8 @@ interface Waiting {
 
 /** The tracked object that faults a running instance whose source address went away. */
 const SOURCE = 'source address';
+/** The tracked object of the startup hold. */
+const TABLE = 'IPVS table';
 
 export interface InstanceStatus {
   readonly instance: string;
@@ -88,6 +98,12 @@ export class VrrpAgent {
   private syncing = false;
   private syncAgain = false;
   private stopped = false;
+  /** Instances in the startup hold, and when it ends (null: not begun); `released`: over for good. */
+  private readonly held = new Set<string>();
+  private holdEnds: number | null = null;
+  private released: boolean;
+  private holdTimer: NodeJS.Timeout | null = null;
+  private virtualServiceList: readonly VirtualService[] = [];
 
   private readonly addresses: AddressControl;
 
@@ -95,6 +111,7 @@ export class VrrpAgent {
     this.metrics = createAgentMetrics(opts.registry);
     this.addresses = serialized(opts.kernel.addresses);
     this.clock = opts.clock ?? { now: () => performance.now() };
+    this.released = !opts.dataPlane;
   }
 
   /** The instances this host runs, waiting ones included. */
@@ -230,8 +247,62 @@ export class VrrpAgent {
       return tracker;
     });
     this.scripts.set(inst.id, trackers);
+    this.holdForTable(router);
     router.start();
     for (const t of trackers) t.start();
+  }
+
+  /** Puts a new instance in the startup hold if it carries virtual services and the hold is not over. */
+  private holdForTable(router: VrrpRouter): void {
+    const dp = this.opts.dataPlane;
+    if (!dp || this.released) return;
+    const services = frontedServices(router.spec.instance, this.virtualServiceList);
+    if (services.length === 0) return;
+    this.holdEnds ??= Date.now() + dp.holdMs;
+    this.held.add(router.id);
+    router.setTracked(TABLE, { ok: false, weight: 0 }, `waiting until this host's IPVS table holds ${services.map(describeService).join(', ')} (at most ${Math.max(0, Math.round((this.holdEnds - Date.now()) / 1000))} s)`);
+    this.holdTimer ??= setTimeout(() => void this.checkTable(), 0);
+  }
+
+  /** One look at the table for every held instance; again after pollMs while any is held. */
+  private async checkTable(): Promise<void> {
+    const dp = this.opts.dataPlane;
+    if (!dp) return;
+    for (const id of [...this.held]) {
+      const r = this.routers.get(id);
+      if (!r || r.stopping || this.stopped) {
+        this.held.delete(id);
+        continue;
+      }
+      const services = frontedServices(r.spec.instance, this.virtualServiceList);
+      let missing: string[] | null;
+      try {
+        missing = await dp.table.missing(services);
+      } catch (err) {
+        this.opts.logger.warn({ err, instance: id }, 'cannot read the IPVS table for the startup hold');
+        missing = services.map(describeService);
+      }
+      if (!this.held.has(id) || this.routers.get(id) !== r) continue;
+      const late = Date.now() >= (this.holdEnds ?? 0);
+      if (missing === null || missing.length === 0) {
+        const why = missing === null ? 'this host has no IPVS to wait for' : `this host's IPVS table holds ${services.map(describeService).join(', ')}`;
+        this.opts.logger.info({ instance: id, reason: why }, 'startup hold over');
+        r.setTracked(TABLE, { ok: true, weight: 0 }, why);
+        this.held.delete(id);
+      } else if (late) {
+        const why = `the IPVS table still lacks ${missing.join(', ')} after ${dp.holdMs / 1000} s; taking part in VRRP anyway`;
+        this.opts.logger.warn({ instance: id, missing, reason: why }, 'startup hold over');
+        r.setTracked(TABLE, { ok: true, weight: 0 }, why);
+        this.held.delete(id);
+      }
+    }
+    this.holdTimer = null;
+    if (this.held.size === 0) {
+      // The first hold decides: later instances and restarts run at once.
+      if (this.holdEnds !== null) this.released = true;
+      return;
+    }
+    if (!this.stopped) this.holdTimer = setTimeout(() => void this.checkTable(), dp.pollMs ?? 250);
   }
 
   /** Holds an instance back in fault, saying why (once per reason), until its source address exists. */
@@ -427,6 +498,7 @@ export class VrrpAgent {
 
   /** The desired virtual services (their real servers and quorum), from the KV store. */
   setVirtualServices(services: readonly VirtualService[]): void {
+    this.virtualServiceList = services;
     this.virtualServicesChanged(this.virtualServices.setServices(services));
   }
 
@@ -489,6 +561,7 @@ export class VrrpAgent {
   async stop(why: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     for (const w of [...this.waiting.values()]) this.stopWaiting(w, why);
     for (const trackers of this.scripts.values()) for (const t of trackers) t.stop();
     await Promise.all([...this.routers.values()].map((r) => r.stop(why)));

@@ -3,7 +3,7 @@ import { InMemoryAddresses } from '@fulcrum/netlink/testing';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { VrrpAgent } from '../agent/agent.js';
-import type { VrrpStateData } from '../agent/agent.js';
+import type { AgentOptions, VrrpStateData } from '../agent/agent.js';
 
 // Agents on an in-memory Ethernet segment: the real agent code (routers, sync groups, tracking,
 // metrics) without root. Packets are whole IPv4 packets as the raw socket sees them; each socket's
@@ -115,7 +115,7 @@ export interface Node {
 
 export const segment = (): Segment => new Segment();
 
-export async function node(seg: Segment, host: string, address: string, links: string[] = ['eth0']): Promise<Node> {
+export async function node(seg: Segment, host: string, address: string, links: string[] = ['eth0'], extra: Pick<AgentOptions, 'dataPlane'> = {}): Promise<Node> {
   const addresses = new InMemoryAddresses({ links: ['lo', ...links] });
   for (const l of links) await addresses.linkUp(l);
   await addresses.addAddress('eth0', address, 24);
@@ -135,6 +135,7 @@ export async function node(seg: Segment, host: string, address: string, links: s
     },
     announce: { count: 3, intervalMs: 0, repeatDelayMs: 0, refreshMs: 0 },
     onState: (d) => events.push(d),
+    ...extra,
   });
   return { agent, addresses, events, arps, registry };
 }
