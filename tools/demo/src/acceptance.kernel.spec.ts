@@ -80,7 +80,20 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     expect(Number(f.rs1) + Number(f.rs2)).toBe(opts.splitRequests);
     expect(Math.abs(Number(f.rs1) - 30)).toBeLessThanOrEqual(opts.weights.rs1 + opts.weights.rs2);
   };
-  const dumpOnFailure = () => onTestFailed(() => console.error(c.logs().split('\n').slice(-150).join('\n')));
+  // The last lines of every process; of a probe (a line per request, which would fill the dump) only its errors.
+  const dumpOnFailure = () =>
+    onTestFailed(() =>
+      console.error(
+        c.t
+          .processes()
+          .map((p) => {
+            const lines = p.output().trimEnd().split('\n');
+            const shown = p.name === 'probe' ? lines.filter((l) => l.includes('"err"')).slice(-20) : lines.slice(-25);
+            return `--- ${p.name} in ${p.ns} (pid ${p.pid}${p.running ? '' : ', exited'})\n${shown.map((l) => l.slice(0, 400)).join('\n')}`;
+          })
+          .join('\n'),
+      ),
+    );
 
   it('spreads the load by weight with no errors', async () => {
     dumpOnFailure();
@@ -135,6 +148,10 @@ describe('the seeds cluster on Fulcrum (acceptance)', () => {
     const r = await restoreMasterStep(c, opts);
     console.info(`restore director1: ${r.observed}`);
     expect(r.ok, r.observed).toBe(true);
+    // Restored like a reboot, with an empty IPVS table: it claimed the VIP only once its table was programmed.
+    expect(r.figures.tableMs, r.observed).toBeGreaterThanOrEqual(0);
+    expect(r.figures.holdMs, r.observed).toBeGreaterThanOrEqual(r.figures.tableMs as number);
+    expect(r.figures.masterMs, r.observed).toBeGreaterThan(r.figures.tableMs as number);
     expect(await c.vipHolder()).toBe('director1');
   }, 1_200_000);
 });

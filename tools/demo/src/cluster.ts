@@ -83,7 +83,7 @@ export interface Cluster {
   startNginx(rs: 'rs1' | 'rs2'): Promise<void>;
   /** A crash: take the director's link down, then SIGKILL every process of it (NATS included); resolves with when the link went down. */
   crash(d: Director): Promise<number>;
-  /** Link up and every service of the director started again, as a reboot would. */
+  /** Link up and every service of the director started again, as after a reboot: no VIP, an empty IPVS table, no sync daemon. */
   restore(d: Director): Promise<void>;
   /**
    * Makes config-api reachable from the guest's root namespace (where the lab's --forward relay runs):
@@ -247,7 +247,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return down;
     },
     async restore(d) {
-      // A rebooted director comes up without the VIP it held when it died.
+      // A rebooted director comes up without the VIP it held when it died, and with an empty IPVS
+      // table and no sync daemon: its agents must program the kernel again before it takes traffic.
+      await t.exec(d, ['sh', '-c', 'ipvsadm -C && { ipvsadm --stop-daemon master 2>/dev/null; ipvsadm --stop-daemon backup 2>/dev/null; true; }']);
       const { stdout } = await t.exec(d, ['ip', '-br', '-4', 'addr', 'show', 'dev', 'eth0']);
       for (const a of stdout.trim().split(/\s+/).slice(2).filter((x) => x.startsWith(`${addresses.vip}/`))) {
         await t.exec(d, ['ip', 'addr', 'del', a, 'dev', 'eth0']);

@@ -10,8 +10,12 @@ export interface ProbeRecord {
   /** Start of the request, ms since the epoch (the guest's one clock). */
   t: number;
   ms: number;
+  /** The client's port, when known. */
+  port?: number;
   body?: string;
   err?: string;
+  /** With an error: whether the handshake had completed ('response') or not ('connect'). */
+  phase?: 'connect' | 'response';
 }
 
 export function parseProbe(output: string): ProbeRecord[] {

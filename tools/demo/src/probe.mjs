@@ -1,5 +1,6 @@
 // Runs in the client namespace: one HTTP GET every INTERVAL ms on a new connection (so IPVS schedules
-// each), each line of output a JSON record { t: start (ms, this machine's clock), ms, body | err }.
+// each), each line of output a JSON record { t: start (ms, this machine's clock), ms, port (the client's),
+// body | err, and with an error `phase`: connect (no handshake: a SYN unanswered or refused) or response }.
 // Requests start on the clock whatever is still in flight (at most MAX_IN_FLIGHT): a request stuck on a
 // dead director (a SYN waiting for its 1 s retransmit) must not hide when the path came back.
 // Usage: node probe.mjs URL INTERVAL_MS DURATION_MS [TIMEOUT_MS]. Stops at DURATION_MS or on SIGTERM.
@@ -12,9 +13,12 @@ process.on('SIGTERM', () => (stop = true));
 
 function once() {
   const t = Date.now();
+  let port;
+  let connected = false;
   return new Promise((resolve) => {
     const done = (rec) => {
-      process.stdout.write(`${JSON.stringify({ t, ms: Date.now() - t, ...rec })}\n`);
+      const phase = rec.err === undefined ? {} : { phase: connected ? 'response' : 'connect' };
+      process.stdout.write(`${JSON.stringify({ t, ms: Date.now() - t, port, ...rec, ...phase })}\n`);
       resolve();
     };
     const req = http.get(url, { agent: false, timeout: Number(timeout) }, (res) => {
@@ -23,7 +27,17 @@ function once() {
       res.on('end', () => done(res.statusCode === 200 ? { body: body.trim() } : { err: `HTTP ${res.statusCode}` }));
       res.on('error', (e) => done({ err: e.code ?? e.message }));
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('socket', (sock) =>
+      sock.once('connect', () => {
+        connected = true;
+        port = sock.localPort;
+      }),
+    );
+    // A handshake still under way has its port already (connect() bound it): which one tells of a reused port.
+    req.on('timeout', () => {
+      port ??= req.socket?.localPort;
+      req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' }));
+    });
     req.on('error', (e) => done({ err: e.code ?? e.message }));
   });
 }

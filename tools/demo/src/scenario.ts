@@ -65,8 +65,16 @@ export async function loadStep(c: Cluster, o: ScenarioOptions, name = 'load thro
   };
 }
 
+/**
+ * The stop step's client gives a request 3 s, as a browser gives a handshake more than its first SYN:
+ * with 1 s, one SYN lost in the emulated guest (its retransmission is due at 1 s) counted as an error
+ * of the cluster. A request still sent to the stopped nginx fails at once (refused) whatever the limit;
+ * a late answer is counted and shown.
+ */
+const STOP_PROBE_TIMEOUT_MS = 3000;
+
 export async function stopRealServerStep(c: Cluster, o: ScenarioOptions): Promise<StepResult> {
-  const probe = startProbe(c.t, 'client', url, o.probeIntervalMs);
+  const probe = startProbe(c.t, 'client', url, o.probeIntervalMs, STOP_PROBE_TIMEOUT_MS);
   await probeWarm(probe);
   const from = Date.now();
   o.say("stop rs1's nginx; the client keeps sending requests");
@@ -94,6 +102,7 @@ export async function stopRealServerStep(c: Cluster, o: ScenarioOptions): Promis
   const late = answersFrom(records, 'rs1', from);
   const afterDetect = gone === null ? [] : records.filter((r) => r.t >= from + gone.seen + 500);
   const errorsAfter = afterDetect.filter((r) => r.err !== undefined).length;
+  const slowAfter = afterDetect.filter((r) => r.err === undefined && r.ms >= 900).length;
   const ok = gone !== null && gone.after <= o.detectMs && out.lastFailureAfter <= o.detectMs && errorsAfter === 0 && late === 0;
   return {
     step: 'stop rs1 nginx',
@@ -101,9 +110,9 @@ export async function stopRealServerStep(c: Cluster, o: ScenarioOptions): Promis
     observed:
       gone === null
         ? 'rs1 never left the table'
-        : `out after ${(gone.after / 1000).toFixed(1)}-${(gone.seen / 1000).toFixed(1)} s; ${out.failures} failed of ${out.requests} requests, last ${(out.lastFailureAfter / 1000).toFixed(1)} s after the stop; ${errorsAfter} after`,
+        : `out after ${(gone.after / 1000).toFixed(1)}-${(gone.seen / 1000).toFixed(1)} s; ${out.failures} failed of ${out.requests} requests, last ${(out.lastFailureAfter / 1000).toFixed(1)} s after the stop; ${errorsAfter} after${describeErrors(afterDetect, from)}; ${slowAfter} answered in 0.9 s or more after`,
     ok,
-    figures: { detectedMs: gone?.after ?? -1, failures: out.failures, lastFailureMs: out.lastFailureAfter, errorsAfter },
+    figures: { detectedMs: gone?.after ?? -1, failures: out.failures, lastFailureMs: out.lastFailureAfter, errorsAfter, slowAfter },
   };
 }
 
@@ -177,6 +186,14 @@ export async function crashMasterStep(c: Cluster, o: ScenarioOptions): Promise<S
   };
 }
 
+/** The failed requests among `records`, each as " (at 4.6 s: TIMEOUT in connect, port 40212, ...)", or "". */
+function describeErrors(records: readonly ProbeRecord[], from: number): string {
+  const failed = records.filter((r) => r.err !== undefined);
+  if (failed.length === 0) return '';
+  const one = (r: ProbeRecord) => `at ${((r.t - from) / 1000).toFixed(1)} s: ${r.err} in ${r.phase ?? '?'}, port ${r.port ?? '?'}`;
+  return ` (${failed.slice(0, 5).map(one).join('; ')}${failed.length > 5 ? '; ...' : ''})`;
+}
+
 /** The probe's errors for requests sent in [from, to], counted by kind ("TIMEOUT x3, ECONNRESET x1"), or "none". */
 function errorsBetween(records: readonly ProbeRecord[], from: number, to: number): string {
   const kinds = new Map<string, number>();
@@ -207,6 +224,16 @@ export async function restoreMasterStep(c: Cluster, o: ScenarioOptions): Promise
   const out = outageSince(await probe.stop(), from);
   const holder = await c.vipHolder();
   const ok = master !== null && holder === 'director1' && out.longestGap <= o.failbackGapMs;
+  // After the restart, in order: its ipvs-agent programs the emptied table, its vrrp-agent's startup hold ends, it takes the VIP.
+  const table = logLineAt(c.output('director1', 'ipvs-agent'), /^kernel table updated$/, restarted);
+  const hold = logLineAt(c.output('director1', 'vrrp-agent'), /^startup hold over$/, restarted);
+  const since = (x: { at: number } | null) => (x === null ? 'never' : `${x.at - restarted} ms`);
+  const ipvsStarted = logLineAt(c.output('director1', 'ipvs-agent'), /^started$/, restarted);
+  const vrrpStarted = logLineAt(c.output('director1', 'vrrp-agent'), /^started$/, restarted);
+  const instance = logLineAt(c.output('director1', 'vrrp-agent'), /^vrrp transition$/, restarted);
+  const held =
+    `; after the restart: agents started ${since(ipvsStarted)} (ipvs) and ${since(vrrpStarted)} (vrrp), VRRP instance up ${since(instance)}, ` +
+    `IPVS table programmed ${since(table)}, startup hold over ${since(hold)} (${hold?.reason ?? '-'}), master ${master === null ? 'never' : `${master - restarted} ms`}`;
   return {
     step: 'restore director1',
     expected: `director1 takes the VIP back; client outage under ${o.failbackGapMs} ms`,
@@ -215,10 +242,31 @@ export async function restoreMasterStep(c: Cluster, o: ScenarioOptions): Promise
         ? "director1's agent did not become master again"
         : holder !== 'director1'
           ? `director1's agent became master, but the VIP is on ${holder ?? 'no director'}`
-          : `VIP back on director1; outage ${out.longestGap} ms, ${out.failures} failed of ${out.requests}`,
+          : `VIP back on director1; outage ${out.longestGap} ms, ${out.failures} failed of ${out.requests}${held}`,
     ok,
-    figures: { gapMs: out.longestGap, failures: out.failures },
+    figures: {
+      gapMs: out.longestGap,
+      failures: out.failures,
+      tableMs: table === null ? -1 : table.at - restarted,
+      holdMs: hold === null ? -1 : hold.at - restarted,
+      masterMs: master === null ? -1 : master - restarted,
+    },
   };
+}
+
+/** The first JSON log line at or after `since` whose msg matches, with its time and reason; null when none does. */
+function logLineAt(log: string, msg: RegExp, since: number): { at: number; reason: string } | null {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const l = JSON.parse(line) as { msg?: unknown; time?: unknown; reason?: unknown };
+      const at = typeof l.time === 'string' ? Date.parse(l.time) : NaN;
+      if (typeof l.msg === 'string' && msg.test(l.msg) && at >= since) return { at, reason: typeof l.reason === 'string' ? l.reason : l.msg };
+    } catch {
+      // not a log line
+    }
+  }
+  return null;
 }
 
 /** Runs the steps in order; a step that throws is a failed step, and the next ones still run. */
