@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { AppCommand, CommandContext } from '@fulcrum/runtime';
 import { UsageError } from '@fulcrum/runtime';
@@ -6,6 +7,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { ApiClient, ApiClientError } from './client.js';
 import type { CliConfig } from './config.js';
 import { EXIT } from './exit-codes.js';
+import { includedFiles } from './includes.js';
 import { type Paint, type PlannedChange, choosePaint, renderList, renderPlan } from './render.js';
 
 // The subcommands. Each returns its exit code (exit-codes.ts); API refusals print the API's problems on stderr.
@@ -100,7 +102,9 @@ function readObjects(file: string): Record<string, unknown>[] {
 }
 
 interface Warning {
+  file?: string;
   line?: number;
+  column?: number;
   path?: string;
   message: string;
 }
@@ -219,13 +223,18 @@ export const COMMANDS: Record<string, AppCommand<CliConfig>> = {
         throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
       }
       const q = new URLSearchParams({ format, dryRun: String(flag(ctx, 'dry-run')), ...(str(ctx, 'host') ? { host: str(ctx, 'host')! } : {}) });
+      // keepalived.conf from a file goes with the files its includes name (read here, as keepalived would).
+      const main = format === 'keepalived' && file !== '-' ? resolve(file) : null;
+      const files = main === null ? {} : includedFiles(main, text);
       const r = await client.request<{ changes: PlannedChange[]; warnings: Warning[]; generation: number | null }>(
         'POST',
         `/v1/import?${q.toString()}`,
-        text,
-        { text: true },
+        Object.keys(files).length > 0 ? { file: main, text, files } : text,
+        { text: Object.keys(files).length === 0 },
       );
-      for (const w of r.warnings) err.write(w.line !== undefined ? `${file}:${w.line}: warning: ${w.message}\n` : `warning: ${w.path}: ${w.message}\n`);
+      for (const w of r.warnings) {
+        err.write(w.line !== undefined ? `${w.file ?? file}:${w.line}${w.column === undefined ? '' : `:${w.column}`}: warning: ${w.message}\n` : `warning: ${w.path}: ${w.message}\n`);
+      }
       out.write(renderPlan(r.changes, paint));
       if (r.generation !== null) out.write(`imported: generation ${r.generation}\n`);
     }),

@@ -1,5 +1,5 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Bus, connectBus } from '@fulcrum/bus';
 import { appBin, repoRoot, runBin } from '@fulcrum/runtime/testing';
@@ -62,9 +62,21 @@ afterAll(async () => {
 describe('fulcrumctl', { timeout: 180_000 }, () => {
   it('imports the seed keepalived.conf, with its warnings by line on stderr', async () => {
     const r = await ctl(['import', 'keepalived', SEED, '--host', 'lvs1']);
-    expect(r.stderr).toContain(`${SEED}:30: warning: nat_mask is obsolete`);
+    expect(r.stderr).toMatch(new RegExp(`${SEED}:30:\\d+: warning: nat_mask is obsolete`));
     expect(r.stdout).toContain('+ vs.tcp-192-168-80-150-80');
     expect(r.stdout).toMatch(/imported: generation \d+/);
+    expect(r.code).toBe(EXIT.OK);
+  });
+
+  it('imports a keepalived.conf whose include names files on this machine, with warnings naming the included file', async () => {
+    const dir = makeTempDir('fulcrumctl-include');
+    mkdirSync(join(dir, 'conf.d'));
+    writeFileSync(join(dir, 'keepalived.conf'), '! the main file\ninclude conf.d/*.conf\n');
+    writeFileSync(join(dir, 'conf.d', 'web.conf'), 'virtual_server 10.99.7.1 8080 {\n  lb_kind DR\n  bogus_keyword 1\n  real_server 10.99.7.21 8080 {\n  }\n}\n');
+    writeFileSync(join(dir, 'conf.d', 'web.conf.orig'), 'this is not matched by *.conf');
+    const r = await ctl(['import', 'keepalived', join(dir, 'keepalived.conf'), '--host', 'lvs1', '--dry-run']);
+    expect(r.stderr).toContain(`${join(dir, 'conf.d', 'web.conf')}:3:3: warning: unknown keyword "bogus_keyword"`);
+    expect(r.stdout).toContain('+ vs.tcp-10-99-7-1-8080');
     expect(r.code).toBe(EXIT.OK);
   });
 

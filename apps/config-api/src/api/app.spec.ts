@@ -286,6 +286,41 @@ describe('import and export', () => {
     expect(r.json().errors).toEqual([{ path: 'line 2:3', message: 'lb_kind: "BRIDGE" must be NAT, DR or TUN' }]);
   });
 
+  it('follows includes among the files sent with keepalived.conf, in glob order, with file and line in warnings and errors', async () => {
+    await h.app.close();
+    h = await startHarness();
+    const vs = (port: number, extra = '') => `virtual_server 10.0.0.100 ${port} {\n  lb_kind DR\n  protocol TCP\n${extra}  real_server 10.0.0.21 ${port} {\n    weight 1\n  }\n}\n`;
+    const body = {
+      file: '/etc/keepalived/keepalived.conf',
+      text: 'include conf.d/*.conf\ninclude empty.d/*.conf\n',
+      files: { '/etc/keepalived/conf.d/b.conf': vs(443, '  bogus_keyword 3\n'), '/etc/keepalived/conf.d/a.conf': vs(80) },
+    };
+    const r = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', ...json(body) });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().changes.map((c: { key: string }) => c.key)).toEqual(['vs.tcp-10-0-0-100-80', 'vs.tcp-10-0-0-100-443']); // a.conf first: glob order
+    expect(r.json().warnings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: '/etc/keepalived/conf.d/b.conf', line: 4 }),
+        { file: '/etc/keepalived/keepalived.conf', line: 2, column: 1, message: 'include empty.d/*.conf: no file matched /etc/keepalived/empty.d/*.conf; nothing included' },
+      ]),
+    );
+    const bad = { ...body, files: { ...body.files, '/etc/keepalived/conf.d/c.conf': 'virtual_server 10.0.0.100 81 {\n  lb_kind BRIDGE\n}\n' } };
+    const refused = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', ...json(bad) });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors).toEqual([{ path: '/etc/keepalived/conf.d/c.conf line 2:3', message: 'lb_kind: "BRIDGE" must be NAT, DR or TUN' }]);
+    const missing = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', ...json({ file: '/k/keepalived.conf', text: 'include web.conf\n' }) });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors[0]).toEqual({ path: '/k/keepalived.conf line 1:1', message: expect.stringMatching(/^include web.conf: \/k\/web.conf was not sent with the import/) });
+    const relative = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', ...json({ file: 'keepalived.conf', text: '' }) });
+    expect(relative.statusCode).toBe(400);
+    expect(relative.json().errors[0].path).toBe('file');
+    const tooMany = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`/k/${i}.conf`, '']));
+    const many = await h.as('admin', { method: 'POST', url: '/v1/import?format=keepalived', ...json({ file: '/k/main.conf', text: '', files: tooMany }) });
+    expect(many.statusCode).toBe(400);
+    expect(many.json().errors[0]).toEqual({ path: 'files', message: 'at most 255 included files in one import' });
+    expect(h.repo.commits).toHaveLength(1);
+  });
+
   it('imports and exports ipvsadm-save text', async () => {
     const save = (await h.as('reader', { method: 'GET', url: '/v1/export?format=ipvsadm' })).body;
     expect(save).toBe('-A -t 192.168.80.150:80 -s wrr -p 50\n-a -t 192.168.80.150:80 -r 192.168.80.139:80 -g -w 3\n-a -t 192.168.80.150:80 -r 192.168.80.140:80 -g -w 3\n');

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { IpvsadmRestoreError } from '@fulcrum/formats';
+import { IpvsadmRestoreError, MAX_INCLUDED_FILES } from '@fulcrum/formats';
 import { DESIRED_KINDS, type DesiredKind, desiredKey, isSlug, redactSecrets } from '@fulcrum/schemas';
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -34,6 +34,20 @@ const importQuery = z
     /** The director this keepalived.conf is from: its priorities are this host's. */
     host: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { message: 'must be a host name (slug)' }).default('director1'),
     dryRun: z.enum(['true', 'false']).default('false'),
+  })
+  .strict();
+/**
+ * keepalived.conf with the files its includes name, as fulcrumctl sends it (application/json): paths as the
+ * operator's machine has them (absolute), the text of each. At most MAX_INCLUDED_FILES files.
+ */
+const keepalivedFilesBody = z
+  .object({
+    file: z.string().min(1).max(4096).startsWith('/', { message: 'must be an absolute path (relative includes start from its directory)' }),
+    text: z.string(),
+    files: z
+      .record(z.string().min(1).max(4096).startsWith('/', { message: 'must be an absolute path' }), z.string())
+      .default({})
+      .refine((f) => Object.keys(f).length < MAX_INCLUDED_FILES, { message: `at most ${MAX_INCLUDED_FILES - 1} included files in one import` }),
   })
   .strict();
 const exportQuery = z
@@ -129,18 +143,31 @@ export function registerTransferRoutes(app: FastifyInstance, desired: DesiredSer
 
   app.post(
     '/v1/import',
-    { config: { role: 'admin' }, schema: { tags: ['transfer'], summary: 'import keepalived.conf or ipvsadm-save text (text/plain body) in one generation', querystring: importQuery } },
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['transfer'],
+        summary:
+          'import keepalived.conf or ipvsadm-save text (text/plain body) in one generation; keepalived.conf with the files its includes name as JSON {file, text, files}',
+        querystring: importQuery,
+      },
+    },
     async (req) => {
       const q = req.query as z.infer<typeof importQuery>;
-      if (typeof req.body !== 'string') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the file as text/plain');
+      const withFiles = q.format === 'keepalived' && typeof req.body === 'object' && req.body !== null ? parseBody(keepalivedFilesBody, req.body) : null;
+      if (typeof req.body !== 'string' && !withFiles) {
+        throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', q.format === 'keepalived' ? 'send the file as text/plain, or as JSON {file, text, files} with its included files' : 'send the file as text/plain');
+      }
       let imported: { objects: Record<string, unknown>[]; warnings: { line?: number; message: string }[] };
       try {
         if (q.format === 'keepalived') {
           // Each director's file adds its view (its priority, its peers) to what the others' files stored.
-          const file = importKeepalived(req.body, { host: q.host });
+          const file = withFiles
+            ? importKeepalived(withFiles.text, { host: q.host, file: withFiles.file, files: withFiles.files })
+            : importKeepalived(req.body as string, { host: q.host });
           const merged = mergeDirectorView(file.objects, (key) => desired.find(key)?.value, q.host);
           imported = { objects: merged.objects, warnings: [...file.warnings, ...merged.warnings] };
-        } else imported = importIpvsadmSave(req.body);
+        } else imported = importIpvsadmSave(req.body as string);
       } catch (err) {
         if (err instanceof IpvsadmRestoreError) {
           throw new ValidationError(err.issues.map((i) => ({ path: `line ${i.line}:${i.column}`, message: i.message })));

@@ -2,23 +2,32 @@ import { KeepalivedImportError, KeepalivedSyntaxError, importKeepalivedConf, pri
 import { type DesiredObject, REDACTED, checkContract, desiredKey, desiredObject, isSlug } from '@fulcrum/schemas';
 import { ValidationError } from '../api/errors.js';
 
-// keepalived.conf through the API: includes cannot be followed (the file comes in the request body), and errors
-// become 400s naming line:column. A file is one director's view of the pair: what is per host in it is merged
+// keepalived.conf through the API: the file comes in the request body, with the files its includes name
+// (sent by fulcrumctl from the operator's machine; this host's disk is never read), and errors become 400s
+// naming file:line:column. A file is one director's view of the pair: what is per host in it is merged
 // into what the other directors' files already stored (mergeDirectorView).
 
 export interface ImportWarning {
+  /** Set when the import named its files (includes): the file the line is in. */
+  file?: string;
   line?: number;
   column?: number;
   message: string;
 }
 
-export function importKeepalived(text: string, opts: { host: string }) {
+/** `file` names the main text (relative includes start from its directory); `files` are those its includes may name. */
+export function importKeepalived(text: string, opts: { host: string; file?: string; files?: Readonly<Record<string, string>> }) {
+  const named = opts.file !== undefined;
   try {
-    const { objects, warnings } = importKeepalivedConf(text, { host: opts.host });
-    return { objects, warnings: warnings.map((w): ImportWarning => ({ line: w.line, column: w.column, message: w.message })) };
+    const { objects, warnings } = importKeepalivedConf(text, { host: opts.host, ...(named ? { file: opts.file } : {}), ...(opts.files ? { files: opts.files } : {}) });
+    return {
+      objects,
+      warnings: warnings.map((w): ImportWarning => ({ ...(w.file === '' ? {} : { file: w.file }), line: w.line, column: w.column, message: w.message })),
+    };
   } catch (err) {
     if (err instanceof KeepalivedSyntaxError || err instanceof KeepalivedImportError) {
-      throw new ValidationError([{ path: `line ${err.at.line}:${err.at.column}`, message: err.detail }]);
+      const where = err.at.file === '' ? '' : `${err.at.file} `;
+      throw new ValidationError([{ path: `${where}line ${err.at.line}:${err.at.column}`, message: err.detail }]);
     }
     throw err;
   }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { includeFromFiles } from './include.js';
 import { type ConfNode, type ParseOptions, type Position, KeepalivedSyntaxError, parseKeepalivedConf } from './parse.js';
 
 // keepalived.conf -> Fulcrum desired-state objects (as input objects: the schemas fill the defaults and judge
@@ -20,6 +21,8 @@ export interface KeepalivedImport {
 export interface ImportOptions extends ParseOptions {
   /** The director this file belongs to: `priority` becomes this host's priority. Default director1. */
   host?: string;
+  /** The files `include` may name (path -> text), followed as keepalived does (see include.ts); `file` names the main one. */
+  files?: Readonly<Record<string, string>>;
 }
 
 /** A value keepalived would refuse (or that has no meaning here); points at the word. */
@@ -102,7 +105,13 @@ const NOTIFY = /^notify(_master|_backup|_fault|_stop|_up|_down|_deleted)?$|^smtp
 
 /** Parses keepalived.conf text and converts it; throws KeepalivedSyntaxError / KeepalivedImportError with line:column. */
 export function importKeepalivedConf(text: string, opts: ImportOptions = {}): KeepalivedImport {
-  const nodes = parseKeepalivedConf(text, opts);
+  // With `files`, includes are followed among them; a pattern that matches none of them is a warning.
+  const includeWarnings: KeepalivedWarning[] = [];
+  const include =
+    opts.files === undefined
+      ? opts.include
+      : includeFromFiles(opts.files, (w) => includeWarnings.push({ file: w.at.file, line: w.at.line, column: w.at.column, message: w.message }));
+  const nodes = parseKeepalivedConf(text, { ...opts, ...(include === undefined ? {} : { include }) });
   const host = opts.host ?? 'director1';
   const r = new Reader();
   let defaultVersion: number | undefined;
@@ -156,7 +165,7 @@ export function importKeepalivedConf(text: string, opts: ImportOptions = {}): Ke
   const objects: Obj[] = [];
   if (instances.length > 0) objects.push({ kind: 'host', name: host, roles: ['director'] });
   objects.push(...instances, ...services);
-  return { objects, warnings: r.warnings };
+  return { objects, warnings: [...includeWarnings, ...r.warnings] };
 }
 
 function readScript(r: Reader, n: ConfNode): Obj {

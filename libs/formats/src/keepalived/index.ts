@@ -9,3 +9,4 @@ export {
   type KeepalivedWarning,
 } from './import.js';
 export { printKeepalivedConf, type PrintOptions } from './print.js';
+export { MAX_INCLUDED_FILES, expandBraces, globMatches, includeFromFiles, includePattern, type IncludeWarning } from './include.js';

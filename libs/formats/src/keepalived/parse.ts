@@ -83,6 +83,17 @@ export function parseKeepalivedConf(text: string, opts: ParseOptions = {}): Conf
   const feed = (content: string, name: string, depth: number) => {
     const lines = content.split('\n');
     lines.forEach((raw, index) => {
+      // keepalived takes a line that starts with `include` whole, braces and all: the rest is one glob.
+      const inc = /^(\s*)include[ \t]+(.*)$/.exec(raw);
+      if (inc) {
+        const at = { file: name, line: index + 1, column: (inc[1] ?? '').length + 1 };
+        const pattern = (inc[2] ?? '').replace(/(^|\s)[!#].*$/, '').trim();
+        if (!opts.include) throw new KeepalivedSyntaxError(at, `include ${pattern}: included files cannot be read here`);
+        if (depth >= depthLimit) throw new KeepalivedSyntaxError(at, `include nested more than ${depthLimit} deep (a loop?)`);
+        for (const f of opts.include(pattern, at)) feed(f.text, f.file, depth + 1);
+        last = undefined;
+        return;
+      }
       const tokens = tokenizeLine(raw, name, index + 1);
       let k = 0;
       while (k < tokens.length) {
