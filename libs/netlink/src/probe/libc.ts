@@ -22,6 +22,8 @@ export const IPPROTO_ICMPV6 = 58;
 export const EPOLL_CTL_ADD = 1;
 export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
 export const POLLIN = 0x001;
 export const POLLOUT = 0x004;
 
